@@ -1,0 +1,159 @@
+# Shared helpers for test/e2e/t*.sh (POSIX sh, sourced). In the manner of
+# git's t/test-lib.sh: test_expect_success runs an &&-chain and prints TAP;
+# test_when_finished queues cleanup for the current test; every daemon
+# started with evb_start is stopped at the end, and a test that leaves one
+# running fails. Each script gets its own temp dir ($TMP) and a watchdog.
+
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+EVB_BUILD=${EVB_BUILD:-$TOP/build}
+PATH=$EVB_BUILD:$PATH
+export PATH TOP EVB_BUILD
+TEST_NAME=$(basename "$0" .sh)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/evb-$TEST_NAME.XXXXXX")
+export TMP
+# Programs under test read no stray configuration from the caller.
+unset EVB_RUN_DIR EVB_LISTEN EVB_API_LISTEN DATABASE_URL
+cd "$TMP" || exit 1
+
+test_count=0
+test_failed=0
+test_cleanup=""
+evb_pids=""
+
+# The watchdog ends a hung script: no test may run unbounded.
+: "${EVB_TEST_TIMEOUT:=300}"
+( sleep "$EVB_TEST_TIMEOUT" && echo "# $TEST_NAME: timed out after $EVB_TEST_TIMEOUT s" &&
+	kill -TERM $$ ) >&2 2>/dev/null &
+test_watchdog=$!
+
+say() { printf '# %s\n' "$*"; }
+
+test_when_finished() {
+	test_cleanup="$1
+$test_cleanup"
+}
+
+test_expect_success() {
+	test_count=$((test_count + 1))
+	test_cleanup=""
+	say "-- $1"
+	if (eval "$2") >"$TMP/test.out" 2>&1; then
+		printf 'ok %d - %s\n' "$test_count" "$1"
+	else
+		printf 'not ok %d - %s\n' "$test_count" "$1"
+		sed 's/^/#    /' "$TMP/test.out" | tail -n 40
+		test_failed=$((test_failed + 1))
+	fi
+	[ -n "$test_cleanup" ] && (eval "$test_cleanup") >/dev/null 2>&1
+	test_cleanup=""
+	return 0
+}
+
+# Runs the chain in the current shell, so variables it sets stay set (for
+# tests that start daemons whose pids later tests use).
+test_expect_success_here() {
+	test_count=$((test_count + 1))
+	say "-- $1"
+	if eval "$2" >"$TMP/test.out" 2>&1; then
+		printf 'ok %d - %s\n' "$test_count" "$1"
+	else
+		printf 'not ok %d - %s\n' "$test_count" "$1"
+		sed 's/^/#    /' "$TMP/test.out" | tail -n 40
+		test_failed=$((test_failed + 1))
+	fi
+}
+
+# Succeeds if the command fails with an ordinary non-zero status (a crash or
+# a signal is not a failure the test asked for).
+test_must_fail() {
+	"$@"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "test_must_fail: '$*' succeeded" >&2
+		return 1
+	elif [ $rc -gt 128 ] && [ $rc -ne 255 ]; then
+		echo "test_must_fail: '$*' died of signal $((rc - 128))" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_exit_code N cmd...: the command exits with exactly N.
+test_exit_code() {
+	want=$1
+	shift
+	"$@"
+	rc=$?
+	[ $rc -eq "$want" ] || { echo "'$*' exited $rc, expected $want" >&2; return 1; }
+}
+
+# Polls a shell condition until it holds or timeout seconds pass.
+wait_for() {
+	cond=$1
+	limit=${2:-10}
+	i=0
+	while ! eval "$cond" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt $((limit * 50)) ] && { echo "wait_for: '$cond' not true after $limit s" >&2; return 1; }
+		sleep 0.02
+	done
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks an unused ephemeral one).
+free_port() {
+	perl -MIO::Socket::INET -e \
+		'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0,ReuseAddr=>1)->sockport, "\n"'
+}
+
+# evb_start NAME cmd...: runs a daemon in the background with stderr in
+# $TMP/NAME.log; its pid is in $TMP/NAME.pid. It is stopped at test_done.
+evb_start() {
+	name=$1
+	shift
+	"$@" >"$TMP/$name.out" 2>"$TMP/$name.log" &
+	echo $! >"$TMP/$name.pid"
+	evb_pids="$evb_pids $!"
+}
+
+evb_pid() { cat "$TMP/$1.pid"; }
+
+evb_alive() { kill -0 "$(evb_pid "$1")" 2>/dev/null; }
+
+# evb_stop NAME: SIGTERM, then wait (bounded) for the exit.
+evb_stop() {
+	pid=$(evb_pid "$1")
+	kill -TERM "$pid" 2>/dev/null || return 0
+	wait_for "! kill -0 $pid" 10 || kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+test_done() {
+	left=""
+	for pid in $evb_pids; do
+		if kill -0 "$pid" 2>/dev/null; then
+			left="$left $pid"
+			kill -TERM "$pid" 2>/dev/null
+		fi
+	done
+	for pid in $left; do
+		wait_for "! kill -0 $pid" 5 || kill -KILL "$pid" 2>/dev/null
+	done
+	# A script stops what it started (and checks how it exited); anything
+	# still running here is a failure.
+	if [ -n "$left" ]; then
+		test_count=$((test_count + 1))
+		printf 'not ok %d - daemons left running:%s\n' "$test_count" "$left"
+		test_failed=$((test_failed + 1))
+	fi
+	kill "$test_watchdog" 2>/dev/null
+	printf '1..%d\n' "$test_count"
+	if [ "$test_failed" -eq 0 ] && [ -z "${EVB_KEEP_TMP:-}" ]; then
+		cd / && rm -rf "$TMP"
+	else
+		say "temp dir kept: $TMP"
+	fi
+	[ "$test_failed" -eq 0 ]
+	exit $?
+}
