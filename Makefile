@@ -51,9 +51,12 @@ $(B)/obj/%.o: %.c | $(B)/.deps-ok
 $(B)/libevb.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-.SECONDEXPANSION:
-$(PROGS): $(B)/evb-%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard bin/$$*/*.c)) $(B)/libevb.a
-	$(CC) $(EVB_LDFLAGS) -o $@ $^ $(LIBS)
+# One rule per daemon: bin/<role>/*.c -> build/evb-<role>.
+define daemon_rule
+$(B)/evb-$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard bin/$(1)/*.c)) $(B)/libevb.a
+	$$(CC) $$(EVB_LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
 $(TOOLS): $(B)/%: $(B)/obj/tools/%.o $(B)/libevb.a
 	$(CC) $(EVB_LDFLAGS) -o $@ $^ $(LIBS)

@@ -1,0 +1,203 @@
+/* evb-transcode as a daemon: evb-ingress connects to transcode.sock; we
+ * connect to hume.sock. Direction is implied by the socket a frame came in
+ * on: from ingress it travels up, from hume down. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "evb_conn.h"
+#include "evb_err.h"
+#include "evb_log.h"
+#include "transcode.h"
+
+struct daemon {
+	uv_loop_t *loop;
+	struct xc *x;
+	struct evb_listener *lis;
+	struct evb_link *hume;
+	uv_timer_t expire;
+	uv_signal_t sig[2];
+	uint64_t idle_ns;
+	uint64_t up_dropped, down_dropped;
+	int stopping;
+};
+
+static void emit(void *arg, void *owner, const struct evb_frame_hdr *h, const void *payload)
+{
+	struct daemon *d = arg;
+	int e;
+
+	if (h->dir == EVB_DIR_DOWN) {
+		e = owner ? evb_conn_send(owner, h, payload) : -ENOTCONN;
+		if (e < 0 && d->down_dropped++ % 500 == 0)
+			EVB_LOG(LOG_WARNING, "daemon", "agent audio to the caller side dropped "
+				"(%llu so far): %s", (unsigned long long)d->down_dropped,
+				evb_strerror(e));
+		return;
+	}
+	e = evb_link_send(d->hume, h, payload);
+	/* Caller audio is real time: while evb-hume is away it is dropped and
+	 * counted, and the call goes on. */
+	if (e < 0 && d->up_dropped++ % 500 == 0)
+		EVB_LOG(LOG_WARNING, "daemon", "caller audio to evb-hume dropped (%llu so far): %s",
+			(unsigned long long)d->up_dropped, evb_strerror(e));
+}
+
+static void drop(void *arg, void *owner, const uint8_t *call_id)
+{
+	(void)arg;
+	if (owner)
+		evb_conn_drop_call(owner, call_id);
+}
+
+static void ingress_frame(struct evb_conn *c, const struct evb_frame *f, void *arg)
+{
+	struct daemon *d = arg;
+	struct evb_frame up = *f;
+	up.h.dir = EVB_DIR_UP;
+	xc_frame(d->x, &up, c);
+}
+
+static void ingress_close(struct evb_conn *c, int reason, void *arg)
+{
+	struct daemon *d = arg;
+	if (reason < 0)
+		EVB_LOG(LOG_WARNING, "daemon", "'%s' closed: %s", evb_conn_name(c),
+			evb_strerror(reason));
+	xc_forget_owner(d->x, c);
+}
+
+static void on_accept(struct evb_listener *l, struct evb_conn *c, void *arg)
+{
+	(void)l;
+	EVB_LOG(LOG_INFO, "daemon", "'%s' connected", evb_conn_name(c));
+	if (evb_conn_start(c, ingress_frame, ingress_close, arg) < 0)
+		evb_conn_close(c);
+}
+
+static void hume_frame(struct evb_link *l, const struct evb_frame *f, void *arg)
+{
+	struct daemon *d = arg;
+	struct evb_frame down = *f;
+	(void)l;
+	down.h.dir = EVB_DIR_DOWN;
+	xc_frame(d->x, &down, NULL);
+}
+
+static void hume_up(struct evb_link *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	EVB_LOG(LOG_INFO, "daemon", "connected to evb-hume");
+}
+
+static void hume_down(struct evb_link *l, int reason, void *arg)
+{
+	(void)l;
+	(void)arg;
+	EVB_LOG(LOG_WARNING, "daemon", "lost evb-hume: %s; reconnecting",
+		reason ? evb_strerror(reason) : "closed");
+}
+
+static void on_expire(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	xc_expire(d->x, evb_now_ns(), d->idle_ns);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+	EVB_LOG(LOG_INFO, "daemon", "signal %d: stopping", signum);
+	if (d->stopping++)
+		return;
+	evb_listener_close(d->lis);
+	evb_link_free(d->hume);
+	uv_timer_stop(&d->expire);
+	uv_close((uv_handle_t *)&d->expire, NULL);
+	for (int i = 0; i < 2; i++)
+		uv_close((uv_handle_t *)&d->sig[i], NULL);
+	/* Open ingress connections close as the loop is walked. */
+	uv_stop(d->loop);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int transcode_daemon(const struct evb_cfg *cfg, const struct xc_opts *xo, uint64_t idle_ns)
+{
+	static struct daemon d;
+	struct xc_sink sink = { emit, drop, &d };
+	const char *run = evb_cfg_get(cfg, "EVB_RUN_DIR");
+	char lpath[PATH_MAX], hpath[PATH_MAX];
+	int e;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((e = mkdir_p(run)) < 0) {
+		EVB_LOG(LOG_ERR, "daemon", "unable to create '%s': %s", run, evb_strerror(e));
+		return 111;
+	}
+	snprintf(lpath, sizeof(lpath), "%s/transcode.sock", run);
+	snprintf(hpath, sizeof(hpath), "%s/hume.sock", run);
+	d.loop = uv_default_loop();
+	d.idle_ns = idle_ns;
+	if (!(d.x = xc_new(xo, &sink)))
+		return 111;
+	d.lis = evb_listen_unix(d.loop, lpath, 128, on_accept, &d);
+	if (!d.lis) {
+		EVB_LOG(LOG_ERR, "daemon", "unable to listen on '%s': %s", lpath, strerror(errno));
+		xc_free(d.x);
+		return errno == ENAMETOOLONG || errno == EEXIST ? 100 : 111;
+	}
+	d.hume = evb_link_new(d.loop, hpath, hume_up, hume_down, hume_frame, &d);
+	if (!d.hume) {
+		EVB_LOG(LOG_ERR, "daemon", "unable to connect to '%s': %s", hpath, strerror(errno));
+		return 100;
+	}
+	uv_timer_init(d.loop, &d.expire);
+	d.expire.data = &d;
+	uv_timer_start(&d.expire, on_expire, 5000, 5000);
+	uv_signal_init(d.loop, &d.sig[0]);
+	uv_signal_init(d.loop, &d.sig[1]);
+	d.sig[0].data = d.sig[1].data = &d;
+	uv_signal_start(&d.sig[0], on_signal, SIGTERM);
+	uv_signal_start(&d.sig[1], on_signal, SIGINT);
+	EVB_LOG(LOG_INFO, "daemon", "listening on '%s', evb-hume at '%s'", lpath, hpath);
+	evb_notify_ready();
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	/* Close what is left (accepted connections), then let close callbacks run. */
+	uv_walk(d.loop, close_walk, NULL);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	uv_loop_close(d.loop);
+	xc_free(d.x);
+	return 0;
+}
