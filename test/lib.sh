@@ -23,8 +23,9 @@ evb_pids=""
 
 # The watchdog ends a hung script: no test may run unbounded.
 : "${EVB_TEST_TIMEOUT:=300}"
-( sleep "$EVB_TEST_TIMEOUT" && echo "# $TEST_NAME: timed out after $EVB_TEST_TIMEOUT s" &&
-	kill -TERM $$ ) >&2 2>/dev/null &
+# Its output goes to /dev/null so that it never holds prove's pipe open.
+trap 'echo "not ok - $TEST_NAME timed out after $EVB_TEST_TIMEOUT s"; test_watchdog=; test_failed=1; test_done' TERM
+( sleep "$EVB_TEST_TIMEOUT" && kill -TERM $$ ) </dev/null >/dev/null 2>&1 &
 test_watchdog=$!
 
 say() { printf '# %s\n' "$*"; }
@@ -147,7 +148,10 @@ test_done() {
 		printf 'not ok %d - daemons left running:%s\n' "$test_count" "$left"
 		test_failed=$((test_failed + 1))
 	fi
-	kill "$test_watchdog" 2>/dev/null
+	if [ -n "$test_watchdog" ]; then
+		pkill -P "$test_watchdog" 2>/dev/null
+		kill "$test_watchdog" 2>/dev/null
+	fi
 	printf '1..%d\n' "$test_count"
 	if [ "$test_failed" -eq 0 ] && [ -z "${EVB_KEEP_TMP:-}" ]; then
 		cd / && rm -rf "$TMP"

@@ -195,8 +195,8 @@ static const char *json_to_frame(json_t *o, struct evb_frame_hdr *h, uint8_t **p
 		size_t olen = 0;
 		const char *s = json_is_string(p) ? json_string_value(p) : NULL;
 		size_t slen = s ? json_string_length(p) : 0;
-		if (!s)
-			return "'payload' must be a base64 string";
+		if (!s || slen % 4 != 0)
+			return "'payload' must be a padded base64 string";
 		*payload = malloc(slen / 4 * 3 + 3);
 		if (!*payload ||
 		    mbedtls_base64_decode(*payload, slen / 4 * 3 + 3, &olen,
