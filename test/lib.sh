@@ -117,7 +117,27 @@ evb_start() {
 	evb_pids="$evb_pids $!"
 }
 
+# evb_start_ready NAME cmd...: as evb_start, then waits until the daemon
+# reports readiness on EVB_NOTIFY_FD (s6-style: it writes a newline).
+evb_start_ready() {
+	name=$1
+	shift
+	: >"$TMP/$name.ready"
+	EVB_NOTIFY_FD=9 "$@" 9>"$TMP/$name.ready" >"$TMP/$name.out" 2>"$TMP/$name.log" &
+	echo $! >"$TMP/$name.pid"
+	evb_pids="$evb_pids $!"
+	wait_for "test -s '$TMP/$name.ready' || ! kill -0 $!" "${EVB_READY_TIMEOUT:-20}" &&
+		test -s "$TMP/$name.ready" ||
+		{ echo "$name did not become ready:" >&2; tail -n 20 "$TMP/$name.log" >&2; return 1; }
+}
+
 evb_pid() { cat "$TMP/$1.pid"; }
+
+# evb_wait NAME: waits for a command started with evb_start (in the same
+# shell) and returns its exit status. Use evb_start for background helpers:
+# a bare "cmd &" inside an &&-chain would put the whole chain before it in
+# the background.
+evb_wait() { wait "$(evb_pid "$1")"; }
 
 evb_alive() { kill -0 "$(evb_pid "$1")" 2>/dev/null; }
 
@@ -132,6 +152,10 @@ evb_stop() {
 
 test_done() {
 	left=""
+	# Daemons started inside a test's subshell are known by their pid files.
+	for f in "$TMP"/*.pid; do
+		[ -f "$f" ] && evb_pids="$evb_pids $(cat "$f")"
+	done
 	for pid in $evb_pids; do
 		if kill -0 "$pid" 2>/dev/null; then
 			left="$left $pid"

@@ -14,9 +14,18 @@ struct held {
 	uint8_t *payload;
 };
 
-/* One direction of one call. */
+/* The largest 20 ms frame: L16 at 48 kHz. */
+#define FRAME_MAX 1920
+
+/* One direction of one call. Toward the caller the newest frame is held
+ * back until the next one (or the utterance end) arrives, so that the END
+ * flag always lands on the real last frame, even when the utterance ends
+ * exactly on a frame boundary. */
 struct leg {
 	struct evb_conv *conv;
+	int have_hold;
+	struct evb_frame_hdr hold_h;
+	uint8_t hold[FRAME_MAX];
 	int in_codec, out_codec;
 	uint32_t in_rate, out_rate;
 	uint32_t seq;
@@ -49,7 +58,6 @@ struct emit_ctx {
 	struct call *c;
 	int dir;
 	uint64_t capture_ns;
-	int end_flag; /* the input asked for an utterance end */
 };
 
 struct xc *xc_new(const struct xc_opts *o, const struct xc_sink *sink)
@@ -133,18 +141,42 @@ static int emit_audio(void *arg, const uint8_t *data, size_t len, int end)
 		.kind = EVB_KIND_AUDIO,
 		.codec = (uint8_t)l->out_codec,
 		.dir = (uint8_t)e->dir,
-		.flags = end && e->end_flag ? EVB_FLAG_END : 0,
 		.rate = l->out_rate,
 		.len = (uint32_t)len,
 		.seq = l->seq++,
 		.media_ts_us = l->base_ts_us + l->samples_out * 1000000u / l->out_rate,
 		.capture_ns = e->capture_ns,
 	};
+	(void)end;
 	memcpy(h.call_id, e->c->id, EVB_CALLID_LEN);
 	l->samples_out += len / sb;
-	e->x->st.frames_out++;
-	e->x->sink.emit(e->x->sink.arg, e->dir == EVB_DIR_DOWN ? e->c->owner : NULL, &h, data);
+	if (e->dir != EVB_DIR_DOWN || len > FRAME_MAX) {
+		e->x->st.frames_out++;
+		e->x->sink.emit(e->x->sink.arg, NULL, &h, data);
+		return 0;
+	}
+	if (l->have_hold) {
+		e->x->st.frames_out++;
+		e->x->sink.emit(e->x->sink.arg, e->c->owner, &l->hold_h, l->hold);
+	}
+	l->hold_h = h;
+	memcpy(l->hold, data, len);
+	l->have_hold = 1;
 	return 0;
+}
+
+/* Sends the held-back frame toward the caller, flagged as the last of its
+ * utterance when end is set. */
+static void release_hold(struct xc *x, struct call *c, int end)
+{
+	struct leg *l = &c->leg[EVB_DIR_DOWN];
+	if (!l->have_hold)
+		return;
+	if (end)
+		l->hold_h.flags |= EVB_FLAG_END;
+	l->have_hold = 0;
+	x->st.frames_out++;
+	x->sink.emit(x->sink.arg, c->owner, &l->hold_h, l->hold);
 }
 
 /* Decides the output format of an audio frame; 0 if it is not yet known. */
@@ -203,7 +235,7 @@ static int leg_setup(struct xc *x, struct leg *l, const struct evb_frame_hdr *h,
 static void convert(struct xc *x, struct call *c, const struct evb_frame_hdr *h,
 		    const uint8_t *payload)
 {
-	struct emit_ctx e = { x, c, h->dir, h->capture_ns, 0 };
+	struct emit_ctx e = { x, c, h->dir, h->capture_ns };
 	struct leg *l = &c->leg[h->dir];
 	int codec = 0, r;
 	uint32_t rate = 0;
@@ -224,8 +256,8 @@ static void convert(struct xc *x, struct call *c, const struct evb_frame_hdr *h,
 		x->st.bad_frames++;
 	}
 	if (h->flags & EVB_FLAG_END) {
-		e.end_flag = 1;
 		evb_conv_flush(l->conv, emit_audio, &e);
+		release_hold(x, c, 1);
 	}
 }
 
@@ -277,6 +309,7 @@ static void interrupt(struct xc *x, struct call *c)
 	x->st.interrupts++;
 	if (l->conv)
 		evb_conv_reset(l->conv);
+	l->have_hold = 0;
 	drop_held(c);
 	if (x->sink.drop)
 		x->sink.drop(x->sink.arg, c->owner, c->id);
@@ -326,6 +359,12 @@ void xc_frame(struct xc *x, const struct evb_frame *f, void *owner_up)
 		c->owner = owner_up;
 	if (f->h.kind != EVB_KIND_AUDIO) {
 		int ended = f->h.kind == EVB_KIND_CONTROL && control(x, c, f);
+		if (f->h.dir == EVB_DIR_DOWN && (f->h.flags & EVB_FLAG_END)) {
+			struct emit_ctx e = { x, c, EVB_DIR_DOWN, f->h.capture_ns };
+			if (c->leg[EVB_DIR_DOWN].conv)
+				evb_conv_flush(c->leg[EVB_DIR_DOWN].conv, emit_audio, &e);
+			release_hold(x, c, 1);
+		}
 		x->sink.emit(x->sink.arg, f->h.dir == EVB_DIR_DOWN ? c->owner : NULL, &f->h,
 			     f->payload);
 		if (ended)
@@ -363,10 +402,11 @@ static int flush_cb(const uint8_t *id, void *v, void *arg)
 		drop_held(c);
 	}
 	for (int d = 0; d < 3; d++) {
-		struct emit_ctx e = { x, c, d, evb_now_ns(), 1 };
+		struct emit_ctx e = { x, c, d, evb_now_ns() };
 		if (c->leg[d].conv)
 			evb_conv_flush(c->leg[d].conv, emit_audio, &e);
 	}
+	release_hold(x, c, 1);
 	return 0;
 }
 

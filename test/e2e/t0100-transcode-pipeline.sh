@@ -104,14 +104,27 @@ test_expect_success 'two interleaved calls come out apart, each with its own aud
 	near "$(soxi -D $B-up.wav)" 2.0 0.001
 '
 
-test_expect_success 'an interrupt drops the unfinished agent frame and passes on' '
+test_expect_success 'an utterance ending on a frame boundary still flags its last frame' '
+	sox -n -r 48000 -b 16 -c 1 exact.wav synth 1.0 sine 700 vol 0.5 &&
+	evb-wav to-frames --as wav --dir down --chunk-ms 200 --call $A exact.wav >exact.evbf &&
+	cat up.evbf exact.evbf | evb-transcode --stdio >exact-out.evbf &&
+	frames exact-out.evbf down >e.jsonl &&
+	test $(wc -l <e.jsonl) -eq 50 &&
+	test $(grep -c "\"end\":true" e.jsonl) -eq 1 &&
+	tail -n 1 e.jsonl | grep -q "\"end\":true"
+'
+
+# Of a 250 ms chunk, 12 frames are whole; the 12th is held back until the
+# next frame or the utterance end, the 13th unfinished: the interrupt drops
+# both, so 11 reach the caller side, then the interrupt itself.
+test_expect_success 'an interrupt drops the pending agent frames and passes on' '
 	evb-cat <down.evbf | head -n 1 >chunk1.jsonl &&
 	grep -q "\"end\":false" chunk1.jsonl &&
 	echo "{\"kind\":\"control\",\"dir\":\"down\",\"call_id\":\"$A\",\"json\":{\"type\":\"interrupt\"}}" >int.jsonl &&
 	{ evb-cat <up.evbf | head -n 1; cat chunk1.jsonl int.jsonl; } | evb-cat -r >int.evbf &&
 	evb-transcode --stdio <int.evbf >int-out.evbf &&
 	evb-cat --summary <int-out.evbf >io.jsonl &&
-	test $(grep -c "\"dir\":\"down\",.*\"len\":160" io.jsonl) -eq 12 &&
+	test $(grep -c "\"dir\":\"down\",.*\"len\":160" io.jsonl) -eq 11 &&
 	tail -n 1 io.jsonl | grep -q "\"type\":\"interrupt\""
 '
 
