@@ -117,6 +117,9 @@ bench-audio: all $(BENCH)
 	$(B)/bench/bench-audio
 	sh bench/transcode-throughput.sh $(abspath $(B))
 
+demo: all
+	EVB_BUILD=$(B) sh scripts/demo
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(PROGS) $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
