@@ -119,23 +119,61 @@ static int usage(void)
 	return 100;
 }
 
-int main(int argc, char **argv)
+/* Parses the program's own options into xo; returns 0 or an exit status. */
+static int parse_opts(int argc, char **argv, struct xc_opts *xo, int *stdio_mode,
+		      long *idle_s, long *hume_rate)
 {
 	static const struct option opts[] = {
 		{ "stdio", no_argument, NULL, 's' },
 		{ "to", required_argument, NULL, 't' },
 		{ "hume-rate", required_argument, NULL, 'r' },
 		{ "idle-s", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			*stdio_mode = 1;
+			break;
+		case 't':
+			if (evb_format_parse(optarg, &xo->to_codec, &xo->to_rate) < 0) {
+				fprintf(stderr, "evb-transcode: --to: expected ulaw/RATE or "
+						"l16/RATE, got '%s'\n", optarg);
+				return 100;
+			}
+			break;
+		case 'r':
+			*hume_rate = strtol(optarg, &end, 10);
+			if (*end || *hume_rate < 8000 || *hume_rate > 48000 || *hume_rate % 50) {
+				fprintf(stderr, "evb-transcode: --hume-rate: expected 8000..48000, "
+						"got '%s'\n", optarg);
+				return 100;
+			}
+			break;
+		case 'i':
+			*idle_s = strtol(optarg, &end, 10);
+			if (*end || *idle_s < 1 || *idle_s > 86400) {
+				fprintf(stderr, "evb-transcode: --idle-s: expected 1..86400\n");
+				return 100;
+			}
+			break;
+		default:
+			return usage();
+		}
+	}
+	return optind != argc ? usage() : 0;
+}
+
+int main(int argc, char **argv)
+{
 	struct xc_opts xo = { .quality = 5, .gain = 1.0f, .hold_max = 256 };
 	struct evb_cfg *cfg;
 	char err[512];
-	int c, stdio_mode = 0;
+	int rc, stdio_mode = 0;
 	long idle_s = 60, hume_rate = -1;
-	char *end;
 
 	evb_log_init("evb-transcode");
 	for (int i = 1; i < argc; i++) {
@@ -148,55 +186,27 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
-	cfg = evb_cfg_new();
-	if (!cfg || evb_cfg_from_argv(cfg, &argc, argv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "evb-transcode: %s\n", cfg ? err : strerror(errno));
-		return 100;
+	if (!(cfg = evb_cfg_new())) {
+		fprintf(stderr, "evb-transcode: %s\n", strerror(errno));
+		return 111;
 	}
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			stdio_mode = 1;
-			break;
-		case 't':
-			if (evb_format_parse(optarg, &xo.to_codec, &xo.to_rate) < 0) {
-				fprintf(stderr, "evb-transcode: --to: expected ulaw/RATE or "
-						"l16/RATE, got '%s'\n", optarg);
-				return 100;
-			}
-			break;
-		case 'r':
-			hume_rate = strtol(optarg, &end, 10);
-			if (*end || hume_rate < 8000 || hume_rate > 48000 || hume_rate % 50) {
-				fprintf(stderr, "evb-transcode: --hume-rate: expected 8000..48000, "
-						"got '%s'\n", optarg);
-				return 100;
-			}
-			break;
-		case 'i':
-			idle_s = strtol(optarg, &end, 10);
-			if (*end || idle_s < 1 || idle_s > 86400) {
-				fprintf(stderr, "evb-transcode: --idle-s: expected 1..86400\n");
-				return 100;
-			}
-			break;
-		default:
-			return usage();
-		}
+	if (evb_cfg_from_argv(cfg, &argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "evb-transcode: %s\n", err);
+		rc = 100;
+	} else {
+		rc = parse_opts(argc, argv, &xo, &stdio_mode, &idle_s, &hume_rate);
 	}
-	if (optind != argc)
-		return usage();
-	if (evb_cfg_get(cfg, "EVB_LOG_LEVEL"))
-		evb_log_level = evb_log_parse_level(evb_cfg_get(cfg, "EVB_LOG_LEVEL"));
-	xo.quality = (int)evb_cfg_get_int(cfg, "EVB_RESAMPLE_QUALITY", 5);
-	xo.gain = evb_cfg_get(cfg, "EVB_GAIN") ? strtof(evb_cfg_get(cfg, "EVB_GAIN"), NULL) : 1.0f;
-	xo.hume_rate = hume_rate > 0 ? (uint32_t)hume_rate
-				     : (uint32_t)evb_cfg_get_int(cfg, "EVB_HUME_RATE", 0);
-	if (stdio_mode) {
-		evb_cfg_free(cfg);
-		return run_stdio(&xo);
+	if (rc == 0) {
+		const char *lvl = evb_cfg_get(cfg, "EVB_LOG_LEVEL");
+		if (lvl)
+			evb_log_level = evb_log_parse_level(lvl);
+		xo.quality = (int)evb_cfg_get_int(cfg, "EVB_RESAMPLE_QUALITY", 5);
+		xo.gain = (float)evb_cfg_get_double(cfg, "EVB_GAIN", 1.0);
+		xo.hume_rate = hume_rate > 0 ? (uint32_t)hume_rate
+					     : (uint32_t)evb_cfg_get_int(cfg, "EVB_HUME_RATE", 0);
+		rc = stdio_mode ? run_stdio(&xo)
+				: transcode_daemon(cfg, &xo, (uint64_t)idle_s * 1000000000u);
 	}
-	c = transcode_daemon(cfg, &xo, (uint64_t)idle_s * 1000000000u);
 	evb_cfg_free(cfg);
-	return c;
+	return rc;
 }
