@@ -159,6 +159,7 @@ int transcode_daemon(const struct evb_cfg *cfg, const struct xc_opts *xo, uint64
 	struct xc_sink sink = { emit, drop, &d };
 	const char *run = evb_cfg_get(cfg, "EVB_RUN_DIR");
 	char lpath[PATH_MAX], hpath[PATH_MAX];
+	uint64_t period;
 	int e;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -181,11 +182,20 @@ int transcode_daemon(const struct evb_cfg *cfg, const struct xc_opts *xo, uint64
 	d.hume = evb_link_new(d.loop, hpath, hume_up, hume_down, hume_frame, &d);
 	if (!d.hume) {
 		EVB_LOG(LOG_ERR, "daemon", "unable to connect to '%s': %s", hpath, strerror(errno));
+		evb_listener_close(d.lis);
+		uv_run(d.loop, UV_RUN_DEFAULT);
+		xc_free(d.x);
 		return 100;
 	}
 	uv_timer_init(d.loop, &d.expire);
 	d.expire.data = &d;
-	uv_timer_start(&d.expire, on_expire, 5000, 5000);
+	/* Sweep idle calls at half the idle time, at most every 5 s. */
+	period = idle_ns / 2000000u;
+	if (period > 5000)
+		period = 5000;
+	if (period < 100)
+		period = 100;
+	uv_timer_start(&d.expire, on_expire, period, period);
 	uv_signal_init(d.loop, &d.sig[0]);
 	uv_signal_init(d.loop, &d.sig[1]);
 	d.sig[0].data = d.sig[1].data = &d;

@@ -64,6 +64,13 @@ test_expect_success_here 'after kill -9 and a restart, calls carry on from frame
 	test $(frames ingress3.in "\"len\":160") -eq 25
 '
 
+test_expect_success_here 'a call idle for --idle-s has its state freed' '
+	kill -TERM $(evb_pid transcode) && { wait $(evb_pid transcode); test $? -eq 0; } &&
+	evb_start_ready transcode evb-transcode --idle-s 1 &&
+	evb-sock --send up.evbf --linger-ms 50 --timeout-s 10 $RUN/transcode.sock >/dev/null &&
+	wait_for "grep -q \"call=$A idle: state freed\" $TMP/transcode.log" 5
+'
+
 test_expect_success_here 'SIGTERM: exits 0 and removes its socket' '
 	kill -TERM $(evb_pid transcode) &&
 	{ wait $(evb_pid transcode); test $? -eq 0; } &&
