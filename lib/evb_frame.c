@@ -161,30 +161,15 @@ int evb_format_parse(const char *s, int *codec, uint32_t *rate)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int evb_frame_write_fd(int fd, const struct evb_frame_hdr *h, const void *payload)
 {
 	uint8_t hdr[EVB_FRAME_HDR_LEN];
 	int r;
 
 	evb_frame_hdr_encode(h, hdr);
-	r = write_all(fd, hdr, sizeof(hdr));
+	r = evb_write_all(fd, hdr, sizeof(hdr));
 	if (r == 0 && h->len)
-		r = write_all(fd, payload, h->len);
+		r = evb_write_all(fd, payload, h->len);
 	return r;
 }
 

@@ -15,6 +15,13 @@ uint64_t evb_now_ns(void);
  * ("2026-11-21T07:05:00.123Z") into out; returns out. */
 char *evb_wallclock_rfc3339(char *out, size_t cap);
 
+/* Writes all n bytes to fd, retrying short writes and EINTR.
+ * Returns 0 or -errno. */
+int evb_write_all(int fd, const void *buf, size_t n);
+
+/* Creates path and its missing parents (mode 0750). Returns 0 or -errno. */
+int evb_mkdir_p(const char *path);
+
 /* Fills id with a random version-4 UUID. Returns 0 or -errno. */
 int evb_callid_random(uint8_t id[EVB_CALLID_LEN]);
 

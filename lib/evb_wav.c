@@ -194,21 +194,6 @@ void evb_wav_header(uint8_t out[44], uint32_t rate, uint16_t channels, uint32_t 
 	evb_put_le32(out + 40, data_bytes);
 }
 
-static int evb__write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int evb_wav_write_file(const char *path, uint32_t rate, const int16_t *pcm, size_t n)
 {
 	uint8_t buf[4096];
@@ -220,11 +205,11 @@ int evb_wav_write_file(const char *path, uint32_t rate, const int16_t *pcm, size
 	if (fd < 0)
 		return -errno;
 	evb_wav_header(buf, rate, 1, (uint32_t)(n * 2));
-	e = evb__write_all(fd, buf, 44);
+	e = evb_write_all(fd, buf, 44);
 	while (!e && n > 0) {
 		size_t k = n < sizeof(buf) / 2 ? n : sizeof(buf) / 2;
 		evb_l16_encode(pcm, buf, k);
-		e = evb__write_all(fd, buf, k * 2);
+		e = evb_write_all(fd, buf, k * 2);
 		pcm += k;
 		n -= k;
 	}

@@ -74,20 +74,6 @@ static int open_file(const char *path, int out)
 		   : open(path, O_RDONLY | O_CLOEXEC);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -156,7 +142,7 @@ int main(int argc, char **argv)
 		if (in >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
 			ssize_t k = read(in, buf, sizeof(buf));
 			if (k > 0) {
-				if (write_all(sfd, buf, (size_t)k) < 0) {
+				if (evb_write_all(sfd, buf, (size_t)k) < 0) {
 					fprintf(stderr, "evb-sock: peer closed while sending\n");
 					rc = 1;
 					break;
@@ -178,8 +164,8 @@ int main(int argc, char **argv)
 			while ((e = evb_frame_reader_next(r, &f)) == 1) {
 				uint8_t h[EVB_FRAME_HDR_LEN];
 				evb_frame_hdr_encode(&f.h, h);
-				if (write_all(out, h, sizeof(h)) < 0 ||
-				    write_all(out, f.payload, f.h.len) < 0) {
+				if (evb_write_all(out, h, sizeof(h)) < 0 ||
+				    evb_write_all(out, f.payload, f.h.len) < 0) {
 					rc = 111;
 					break;
 				}

@@ -428,19 +428,6 @@ static int status_client(const char *path)
 	return 0;
 }
 
-static int mkdir_p(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(path, 0750) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static int setup_children(struct sv *sv, const char *services, const char *bin_dir)
 {
 	char self[PATH_MAX], dir[PATH_MAX];
@@ -621,15 +608,11 @@ int main(int argc, char **argv)
 	}
 	snprintf(fd, sizeof(fd), "3");
 	setenv("EVB_NOTIFY_FD", fd, 1);
-	{
-		char run[PATH_MAX];
-		snprintf(run, sizeof(run), "%s", evb_cfg_get(sv.cfg, "EVB_RUN_DIR"));
-		if (mkdir_p(run) < 0) {
-			fprintf(stderr, "evb-supervise: unable to create '%s': %s\n", run,
-				strerror(errno));
-			rc = 111;
-			goto out;
-		}
+	if ((rc = evb_mkdir_p(evb_cfg_get(sv.cfg, "EVB_RUN_DIR"))) < 0) {
+		fprintf(stderr, "evb-supervise: unable to create '%s': %s\n",
+			evb_cfg_get(sv.cfg, "EVB_RUN_DIR"), strerror(-rc));
+		rc = 111;
+		goto out;
 	}
 	if ((rc = migrate(&sv)) != 0) {
 		fprintf(stderr, "evb-supervise: evb-logger --migrate failed (exit %d)\n", rc);

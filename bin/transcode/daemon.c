@@ -132,27 +132,6 @@ static void close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int transcode_daemon(const struct evb_cfg *cfg, const struct xc_opts *xo, uint64_t idle_ns)
 {
 	static struct daemon d;
@@ -163,7 +142,7 @@ int transcode_daemon(const struct evb_cfg *cfg, const struct xc_opts *xo, uint64
 	int e;
 
 	signal(SIGPIPE, SIG_IGN);
-	if ((e = mkdir_p(run)) < 0) {
+	if ((e = evb_mkdir_p(run)) < 0) {
 		EVB_LOG(LOG_ERR, "daemon", "unable to create '%s': %s", run, evb_strerror(e));
 		return 111;
 	}
