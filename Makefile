@@ -29,7 +29,7 @@ BENCH := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 E2E := $(wildcard test/e2e/t*.sh)
 
 .PHONY: all check test test-unit test-e2e asan ubsan test-asan test-ubsan fuzz \
-	bench bench-audio install clean deps demo
+	bench bench-audio bench-logger install clean deps demo
 .DEFAULT_GOAL := all
 
 all: $(PROGS) $(TOOLS)
@@ -112,7 +112,7 @@ fuzz: | $(B)/.deps-ok
 			$(LF)/corpus-$$t test/fuzz/corpus/$${t#fuzz-} 2>&1 | tail -n 12; \
 	done
 
-bench: bench-audio
+bench: bench-audio bench-logger
 bench-audio: all $(BENCH)
 	$(B)/bench/bench-audio
 	sh bench/transcode-throughput.sh $(abspath $(B))
@@ -120,9 +120,13 @@ bench-audio: all $(BENCH)
 demo: all
 	EVB_BUILD=$(B) sh scripts/demo
 
+bench-logger: all $(BENCH)
+	sh bench/bench-logger.sh $(abspath $(B))
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/evibridge/sql
 	install -m 0755 $(PROGS) $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/evibridge/sql/
 
 clean:
 	rm -rf build

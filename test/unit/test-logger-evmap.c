@@ -1,0 +1,296 @@
+/* Unit tests for evb-logger's event checks and derived fields
+ * (bin/logger/evmap.c, compiled in here: it is logger-only code). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../bin/logger/evmap.c"
+#include "tap.h"
+
+#define CALL "0f8c6a3e-1b2d-4c5e-9f70-8a9b0c1d2e3f"
+#define EID "5d6e7f80-9a1b-4c2d-8e3f-405162738495"
+
+/* An event with the common fields and extra (a JSON fragment, may be ""). */
+static char *event(const char *type, const char *extra)
+{
+	char *s = NULL;
+	if (asprintf(&s, "{\"type\":\"%s\",\"call_id\":\"" CALL "\",\"provider\":\"twilio\","
+		     "\"ts\":\"2026-11-21T07:05:00.123Z\",\"event_id\":\"" EID "\"%s%s}",
+		     type, *extra ? "," : "", extra) < 0)
+		abort();
+	return s;
+}
+
+/* The 48 scores, all 0.01 but for "Name=value" pairs in over. */
+static char *scores(const char *over)
+{
+	static char buf[4096];
+	size_t o = 0;
+
+	o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\"emotion_scores\":{");
+	for (int i = 0; i < EVM_NEMOTIONS; i++) {
+		const char *name = evm_emotion_name(i), *p = strstr(over, name);
+		double v = 0.01;
+		if (p && p[strlen(name)] == '=')
+			v = atof(p + strlen(name) + 1);
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s\"%s\":%g", i ? "," : "", name, v);
+	}
+	snprintf(buf + o, sizeof(buf) - o, "}");
+	return buf;
+}
+
+/* Maps payload; returns the record parsed (caller decrefs) and fills info. */
+static json_t *map(const char *payload, struct evm_info *info)
+{
+	struct evm_buf b;
+	json_t *rec;
+
+	evm_buf_init(&b, 1 << 24);
+	if (evm_map(payload, strlen(payload), &b, info) < 0)
+		return NULL;
+	rec = json_loadb(b.p, b.len, 0, NULL);
+	evm_buf_release(&b);
+	return rec;
+}
+
+static const char *rs(json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key));
+}
+
+static void test_emotions(void)
+{
+	int uniq = 1, pos = 0, neg = 0, neu = 0;
+
+	for (int i = 0; i < EVM_NEMOTIONS; i++) {
+		for (int j = 0; j < i; j++)
+			uniq &= strcmp(evm_emotion_name(i), evm_emotion_name(j)) != 0;
+		pos += evm_emotion_valence(i) > 0;
+		neg += evm_emotion_valence(i) < 0;
+		neu += evm_emotion_valence(i) == 0;
+	}
+	ok(uniq && evm_emotion_name(EVM_NEMOTIONS) == NULL, "48 distinct emotion names");
+	is_str(evm_emotion_name(2), "Aesthetic Appreciation", "EVI spelling kept");
+	is_str(evm_emotion_name(43), "Surprise (negative)", "EVI spelling with parentheses");
+	ok(pos == 19 && neg == 21 && neu == 8, "valence table: 19 positive, 21 negative, 8 neutral");
+}
+
+static void test_sentiment(void)
+{
+	double s[EVM_NEMOTIONS];
+	struct evm_sentiment st;
+
+	for (int i = 0; i < EVM_NEMOTIONS; i++)
+		s[i] = 0;
+	evm_sentiment(s, &st);
+	ok(st.valence == EVM_NEUTRAL && st.confidence == 0, "all zero: neutral, confidence 0");
+	ok(st.top[0] == 0 && st.top[1] == 1 && st.top[2] == 2, "ties keep table order");
+
+	s[32] = 0.6; /* Joy */
+	s[4] = 0.3;  /* Anger */
+	s[9] = 0.1;  /* Calmness */
+	evm_sentiment(s, &st);
+	ok(st.top[0] == 32 && st.top[1] == 4 && st.top[2] == 9, "top three, highest first");
+	ok(st.valence == EVM_POSITIVE && st.confidence == 0.6, "Joy .6 Anger .3 Calmness .1: "
+	   "positive, confidence 0.6");
+
+	s[20] = 0.5; /* Distress */
+	evm_sentiment(s, &st);
+	ok(st.valence == EVM_NEGATIVE && st.confidence == 0.5714,
+	   "Joy .6 Distress .5 Anger .3: negative, 0.8/1.4 = 0.5714 (%g)", st.confidence);
+
+	for (int i = 0; i < EVM_NEMOTIONS; i++)
+		s[i] = 0;
+	s[32] = 0.5; /* Joy */
+	s[4] = 0.5;  /* Anger */
+	evm_sentiment(s, &st);
+	ok(st.valence == EVM_NEUTRAL && st.confidence == 0.5, "a positive/negative tie is "
+	   "neutral (%g)", st.confidence);
+}
+
+static void test_status(void)
+{
+	is_str(evm_status_canonical("in-progress"), "in-progress", "twilio in-progress");
+	is_str(evm_status_canonical("answered"), "in-progress", "vonage answered");
+	is_str(evm_status_canonical("cancelled"), "canceled", "vonage cancelled");
+	is_str(evm_status_canonical("unanswered"), "no-answer", "vonage unanswered");
+	is_str(evm_status_canonical("queued"), "initiated", "twilio queued");
+	ok(evm_status_canonical("human") == NULL, "vonage human changes nothing");
+}
+
+static void test_time(void)
+{
+	int64_t ms;
+
+	ok(evm_parse_time("1970-01-01T00:00:00Z", &ms) == 0 && ms == 0, "epoch");
+	ok(evm_parse_time("2026-11-21T07:05:00.123Z", &ms) == 0 && ms == 1795244700123LL,
+	   "with milliseconds (%lld)", (long long)ms);
+	ok(evm_parse_time("2026-11-21T08:05:00.1234+01:00", &ms) == 0 && ms == 1795244700123LL,
+	   "offset and more digits");
+	ok(evm_parse_time("2024-02-29T00:00:00Z", &ms) == 0, "leap day");
+	ok(evm_parse_time("2025-02-29T00:00:00Z", &ms) < 0, "no leap day in 2025");
+	ok(evm_parse_time("2026-11-21T07:05:00", &ms) < 0, "zone required");
+	ok(evm_parse_time("2026-13-01T00:00:00Z", &ms) < 0, "month 13");
+	ok(evm_parse_time("2026-11-21T07:05:00.Z", &ms) < 0, "empty fraction");
+	ok(evm_parse_time("2026-11-21T07:05:00Zjunk", &ms) < 0, "trailing bytes");
+}
+
+static void test_map(void)
+{
+	struct evm_info info;
+	char *p;
+	json_t *rec;
+	char extra[4600];
+
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"hi\",%s,\"begin_ms\":10,"
+		 "\"end_ms\":20,\"interim\":false,\"interrupted\":false", scores("Anger=0.9"));
+	p = event("utterance", extra);
+	rec = map(p, &info);
+	ok(rec && info.status == EVM_ACCEPTED, "utterance accepted");
+	is_str(rs(rec, "s"), "accepted", "record status");
+	is_str(rs(rec, "sent"), "negative", "derived sentiment");
+	is_str(json_string_value(json_array_get(json_object_get(rec, "top"), 0)), "Anger",
+	       "top emotion");
+	ok(json_is_true(json_object_get(rec, "fin")), "final");
+	ok(json_integer_value(json_object_get(rec, "ts")) == 1795244700123LL, "ts in ms");
+	is_str(rs(json_object_get(rec, "ev"), "text"), "hi", "the event is in 'ev'");
+	is_str(info.event_id, EID, "event id reported");
+	json_decref(rec);
+	free(p);
+
+	p = event("utterance", "\"role\":\"user\",\"text\":\"hm\",\"interim\":true");
+	rec = map(p, &info);
+	ok(info.status == EVM_ACCEPTED && json_is_false(json_object_get(rec, "fin")) &&
+	   !json_object_get(rec, "sent"), "interim utterance without scores: not final, no "
+	   "sentiment");
+	json_decref(rec);
+	free(p);
+
+	p = event("call.status", "\"status\":\"no-answer\"");
+	rec = map(p, &info);
+	is_str(rs(rec, "cs"), "no-answer", "call.status canonical status");
+	json_decref(rec);
+	free(p);
+
+	p = event("call.ended", "\"duration_ms\":65000");
+	rec = map(p, &info);
+	ok(!strcmp(rs(rec, "cs"), "completed") &&
+	   json_integer_value(json_object_get(rec, "dur")) == 65000,
+	   "call.ended: completed with its duration");
+	json_decref(rec);
+	free(p);
+
+	p = event("call.started", "\"direction\":\"inbound\",\"from\":\"+15551234567\","
+		  "\"agent\":\"sarah_sales\",\"customer\":{\"name\":\"Ann\"},\"metadata\":{}");
+	rec = map(p, &info);
+	ok(info.status == EVM_ACCEPTED && !strcmp(rs(rec, "fr"), "+15551234567") &&
+	   !strcmp(rs(rec, "agent"), "sarah_sales") && !strcmp(rs(rec, "cn"), "Ann"),
+	   "call.started fields");
+	json_decref(rec);
+	free(p);
+
+	p = event("tool.call", "\"name\":\"x\"");
+	rec = map(p, &info);
+	ok(info.status == EVM_UNHANDLED && !strcmp(rs(rec, "s"), "unhandled"),
+	   "an unknown well-formed type is unhandled");
+	json_decref(rec);
+	free(p);
+}
+
+static void rejected(const char *payload, const char *want_reason, const char *name)
+{
+	struct evm_info info;
+	json_t *rec = map(payload, &info);
+
+	if (!ok(rec && info.status == EVM_REJECTED && strstr(info.reason, want_reason) &&
+		!strcmp(rs(rec, "s"), "rejected") && !strcmp(rs(rec, "r"), info.reason) &&
+		strlen(rs(rec, "e")) == 36, "rejected: %s", name))
+		diag("reason: '%s'", info.reason);
+	json_decref(rec);
+}
+
+static void test_rejects(void)
+{
+	char extra[4600], *p;
+	struct evm_info a, b;
+	json_t *rec;
+
+	rejected("not json", "not JSON", "not JSON");
+	rejected("[1,2]", "not a JSON object", "an array");
+	rejected("{\"a\":1,\"a\":2}", "not JSON", "duplicate keys");
+	rejected("{\"type\":\"x\",\"s\":\"\\u0000\"}", "not JSON", "\\u0000 in a string");
+	p = event("utterance", "\"role\":\"user\"");
+	rejected(p, "missing 'text'", "missing field");
+	free(p);
+	p = event("utterance", "\"role\":\"robot\",\"text\":\"x\"");
+	rejected(p, "'role'", "bad role");
+	free(p);
+	p = event("utterance", "\"role\":\"user\",\"text\":5");
+	rejected(p, "'text': expected a string", "wrong type");
+	free(p);
+	p = event("utterance", "\"role\":\"user\",\"text\":\"x\",\"begin_ms\":1.5");
+	rejected(p, "'begin_ms': expected an integer", "a real for an integer");
+	free(p);
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"x\",%s", scores(""));
+	*strstr(extra, "Joy") = 'j';
+	p = event("utterance", extra);
+	rejected(p, "missing 'Joy'", "a score missing");
+	free(p);
+	p = event("call.status", "");
+	rejected(p, "missing 'status'", "call.status without status");
+	free(p);
+	p = event("call.started", "\"agent\":\"Not A Slug\"");
+	rejected(p, "'agent'", "bad agent slug");
+	free(p);
+	rejected("{\"type\":\"utterance\",\"call_id\":\"nope\",\"provider\":\"twilio\","
+		 "\"ts\":\"2026-11-21T07:05:00Z\",\"event_id\":\"" EID "\"}", "'call_id'", "bad UUID");
+	rejected("{\"type\":\"utterance\",\"call_id\":\"" CALL "\",\"provider\":\"skype\","
+		 "\"ts\":\"2026-11-21T07:05:00Z\",\"event_id\":\"" EID "\"}", "'provider'",
+		 "bad provider");
+	rejected("{\"type\":\"Bad Type\",\"event_id\":\"" EID "\"}", "'type'", "bad type name");
+
+	evm_buf_release(&(struct evm_buf){ 0 });
+	rec = map("garbage \xff\xfe bytes", &a);
+	json_decref(rec);
+	rec = map("garbage \xff\xfe bytes", &b);
+	ok(!strcmp(a.event_id, b.event_id), "a bad payload gets the same event id each time");
+	ok(rec && strstr(rs(rec, "raw"), "\xef\xbf\xbd") != NULL,
+	   "invalid UTF-8 is stored with U+FFFD");
+	json_decref(rec);
+}
+
+static void test_refused(void)
+{
+	struct evm_buf buf;
+	struct evm_info info;
+	json_t *rec;
+	char *p = event("call.status", "\"status\":\"ringing\"");
+
+	evm_buf_init(&buf, 1 << 20);
+	ok(evm_map_refused(p, strlen(p), "duplicate key", &buf, &info) == 0, "refused record");
+	rec = json_loadb(buf.p, buf.len, 0, NULL);
+	ok(rec && !strcmp(rs(rec, "s"), "rejected") && !strcmp(rs(rec, "e"), EID) &&
+	   strstr(rs(rec, "r"), "duplicate key") && !json_object_get(rec, "cs"),
+	   "keeps the event id, drops the derived fields");
+	json_decref(rec);
+	evm_buf_release(&buf);
+
+	evm_buf_init(&buf, 16);
+	ok(evm_map(p, strlen(p), &buf, NULL) == -ENOBUFS && buf.len == 0,
+	   "a full buffer is left unchanged");
+	evm_buf_release(&buf);
+	free(p);
+}
+
+int main(void)
+{
+	test_emotions();
+	test_sentiment();
+	test_status();
+	test_time();
+	test_map();
+	test_rejects();
+	test_refused();
+	return done_testing();
+}
