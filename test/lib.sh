@@ -101,6 +101,14 @@ wait_for() {
 	done
 }
 
+# metrics NAME: the Prometheus text a daemon serves on
+# $EVB_RUN_DIR/NAME.metrics (lib/evb_stats).
+metrics() {
+	perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "metrics: $ARGV[0]: $!\n";
+		print while <$s>;' "$EVB_RUN_DIR/$1.metrics"
+}
+
 # A free TCP port on 127.0.0.1 (the kernel picks an unused ephemeral one).
 free_port() {
 	perl -MIO::Socket::INET -e \

@@ -12,7 +12,12 @@
 #include "evb_conn.h"
 #include "evb_err.h"
 #include "evb_log.h"
+#include "evb_stats.h"
 #include "transcode.h"
+
+/* Seconds from the audio's capture to its leaving evb-transcode. */
+static const double latency_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+					  0.01, 0.025, 0.05, 0.1, 0.25 };
 
 struct daemon {
 	uv_loop_t *loop;
@@ -24,12 +29,22 @@ struct daemon {
 	uint64_t idle_ns;
 	uint64_t up_dropped, down_dropped;
 	int stopping;
+	struct evb_stats *stats;
+	struct evb_stats_server *stats_srv;
+	struct evb_metric *m_in, *m_out, *m_bad, *m_int, *m_drop_up, *m_drop_down, *m_active,
+		*m_expired, *m_lat_up, *m_lat_down;
+	struct xc_stats last; /* counters already added to the metrics */
+	uint64_t last_up_dropped, last_down_dropped;
 };
 
 static void emit(void *arg, void *owner, const struct evb_frame_hdr *h, const void *payload)
 {
 	struct daemon *d = arg;
 	int e;
+
+	if (h->kind == EVB_KIND_AUDIO && h->capture_ns)
+		evb_metric_observe(h->dir == EVB_DIR_DOWN ? d->m_lat_down : d->m_lat_up,
+				   (double)(evb_now_ns() - h->capture_ns) / 1e9);
 
 	if (h->dir == EVB_DIR_DOWN) {
 		e = owner ? evb_conn_send(owner, h, payload) : -ENOTCONN;
@@ -103,6 +118,66 @@ static void hume_down(struct evb_link *l, int reason, void *arg)
 		reason ? evb_strerror(reason) : "closed");
 }
 
+/* Brings the metrics up to date with the transcoder's own counters. */
+static void render(struct evb_stats *s, void *arg)
+{
+	struct daemon *d = arg;
+	const struct xc_stats *st = xc_stats(d->x);
+	(void)s;
+	evb_metric_add(d->m_in, (double)(st->frames_in - d->last.frames_in));
+	evb_metric_add(d->m_out, (double)(st->frames_out - d->last.frames_out));
+	evb_metric_add(d->m_bad, (double)(st->bad_frames - d->last.bad_frames));
+	evb_metric_add(d->m_int, (double)(st->interrupts - d->last.interrupts));
+	evb_metric_add(d->m_expired, (double)(st->calls_expired - d->last.calls_expired));
+	evb_metric_add(d->m_drop_up, (double)(d->up_dropped - d->last_up_dropped));
+	evb_metric_add(d->m_drop_down, (double)(d->down_dropped - d->last_down_dropped));
+	d->last = *st;
+	d->last_up_dropped = d->up_dropped;
+	d->last_down_dropped = d->down_dropped;
+	evb_metric_set(d->m_active, xc_active(d->x));
+}
+
+static int stats_init(struct daemon *d, const char *run)
+{
+	struct evb_stats *s = evb_stats_new();
+	char path[PATH_MAX];
+	size_t nb = sizeof(latency_bounds) / sizeof(latency_bounds[0]);
+
+	if (!s)
+		return -ENOMEM;
+	d->stats = s;
+	d->m_in = evb_stats_counter(s, "evb_transcode_frames_in_total", NULL,
+				    "Frames received from evb-ingress and evb-hume.");
+	d->m_out = evb_stats_counter(s, "evb_transcode_frames_out_total", NULL,
+				     "Converted 20 ms audio frames sent on.");
+	d->m_bad = evb_stats_counter(s, "evb_transcode_bad_frames_total", NULL,
+				     "Frames refused (bad WAV, bad control JSON, no direction).");
+	d->m_int = evb_stats_counter(s, "evb_transcode_interrupts_total", NULL,
+				     "Interrupts that dropped pending agent audio.");
+	d->m_expired = evb_stats_counter(s, "evb_transcode_calls_expired_total", NULL,
+					 "Calls whose state was freed after going idle.");
+	d->m_drop_up = evb_stats_counter(s, "evb_transcode_dropped_total", "direction=\"up\"",
+					 "Frames dropped because the next stage was away or full.");
+	d->m_drop_down = evb_stats_counter(s, "evb_transcode_dropped_total",
+					   "direction=\"down\"",
+					   "Frames dropped because the next stage was away or full.");
+	d->m_active = evb_stats_gauge(s, "evb_transcode_calls_active", NULL,
+				      "Calls with conversion state.");
+	d->m_lat_up = evb_stats_histogram(s, "evb_hop_latency_seconds",
+					  "hop=\"transcode\",direction=\"up\"",
+					  "From capture to leaving this hop.", latency_bounds, nb);
+	d->m_lat_down = evb_stats_histogram(s, "evb_hop_latency_seconds",
+					    "hop=\"transcode\",direction=\"down\"",
+					    "From capture to leaving this hop.", latency_bounds, nb);
+	evb_stats_on_render(s, render, d);
+	snprintf(path, sizeof(path), "%s/transcode%s", run, EVB_STATS_SUFFIX);
+	d->stats_srv = evb_stats_serve(d->loop, s, path);
+	if (!d->stats_srv)
+		EVB_LOG(LOG_WARNING, "daemon", "no metrics socket at '%s': %s", path,
+			strerror(errno));
+	return 0;
+}
+
 static void on_expire(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
@@ -117,6 +192,9 @@ static void on_signal(uv_signal_t *s, int signum)
 		return;
 	evb_listener_close(d->lis);
 	evb_link_free(d->hume);
+	if (d->stats_srv)
+		evb_stats_server_close(d->stats_srv);
+	d->stats_srv = NULL;
 	uv_timer_stop(&d->expire);
 	uv_close((uv_handle_t *)&d->expire, NULL);
 	for (int i = 0; i < 2; i++)
@@ -166,6 +244,7 @@ int transcode_daemon(const struct evb_cfg *cfg, const struct xc_opts *xo, uint64
 		xc_free(d.x);
 		return 100;
 	}
+	stats_init(&d, run);
 	uv_timer_init(d.loop, &d.expire);
 	d.expire.data = &d;
 	/* Sweep idle calls at half the idle time, at most every 5 s. */
@@ -188,5 +267,6 @@ int transcode_daemon(const struct evb_cfg *cfg, const struct xc_opts *xo, uint64
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(d.loop);
 	xc_free(d.x);
+	evb_stats_free(d.stats);
 	return 0;
 }

@@ -39,6 +39,15 @@ test_expect_success 'the caller side got the agent audio as mu-law 20 ms frames'
 	evb-cat --summary <ingress.in | tail -n 1 | grep -q "\"end\":true"
 '
 
+test_expect_success 'metrics: frames counted, hop latency observed, a call active' '
+	metrics transcode >m.txt &&
+	grep -q "^evb_transcode_frames_in_total 55$" m.txt &&
+	grep -q "^evb_transcode_frames_out_total 75$" m.txt &&
+	grep -q "^evb_transcode_calls_active 1$" m.txt &&
+	grep -q "^evb_hop_latency_seconds_count{hop=\"transcode\",direction=\"up\"} 50$" m.txt &&
+	grep -q "^evb_hop_latency_seconds_count{hop=\"transcode\",direction=\"down\"} 25$" m.txt
+'
+
 test_expect_success 'a client sending garbage is cut off; the daemon serves the next' '
 	printf "GET / HTTP/1.1\r\n\r\n" >garbage &&
 	evb-sock --send garbage --linger-ms 200 --timeout-s 5 $RUN/transcode.sock >/dev/null 2>&1;
