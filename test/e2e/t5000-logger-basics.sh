@@ -60,6 +60,14 @@ test_expect_success 'events over the socket are acknowledged up to the last seq'
 	wait_for "test \"\$(db_count call_events)\" = 14" 20
 '
 
+test_expect_success 'metrics: received, written and rejected events, spool size' '
+	wait_for "metrics logger | grep -q \"^evb_logger_events_written_total 14\$\"" 10 &&
+	metrics logger >m.txt &&
+	grep -q "^evb_logger_events_received_total 14$" m.txt &&
+	grep -q "^evb_logger_spool_bytes [0-9]" m.txt &&
+	grep -q "^evb_logger_senders 0$" m.txt
+'
+
 test_expect_success 'calls: the call row has every field; status only moved forward' '
 	pg_query "SELECT provider, provider_call_id, direction, from_number, to_number, agent,
 		status, hume_chat_id, hume_chat_group_id, customer_name, customer_email,
