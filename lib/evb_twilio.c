@@ -1,0 +1,628 @@
+/* Twilio signatures, Media Streams messages and TwiML (see evb_twilio.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/md.h>
+
+#include "evb_err.h"
+#include "evb_sign.h"
+#include "evb_twilio.h"
+
+/* ---- signatures ---- */
+
+struct pref {
+	const char *name, *value;
+};
+
+static int pref_cmp(const void *a, const void *b)
+{
+	const struct pref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->value, y->value);
+}
+
+/* HMAC-SHA1 of url + sorted unique name+value pairs, base64. */
+static int sign(const char *token, const char *url, const struct pref *v, size_t n,
+		char out[EVB_TWILIO_SIG_LEN])
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA1);
+	mbedtls_md_context_t ctx;
+	uint8_t mac[20];
+	size_t olen;
+	int r;
+
+	mbedtls_md_init(&ctx);
+	r = mbedtls_md_setup(&ctx, md, 1);
+	if (r == 0)
+		r = mbedtls_md_hmac_starts(&ctx, (const uint8_t *)token, strlen(token));
+	if (r == 0)
+		r = mbedtls_md_hmac_update(&ctx, (const uint8_t *)url, strlen(url));
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		/* Twilio's validators take each (name, value) once. */
+		if (i > 0 && pref_cmp(&v[i - 1], &v[i]) == 0)
+			continue;
+		r = mbedtls_md_hmac_update(&ctx, (const uint8_t *)v[i].name, strlen(v[i].name));
+		if (r == 0)
+			r = mbedtls_md_hmac_update(&ctx, (const uint8_t *)v[i].value,
+						   strlen(v[i].value));
+	}
+	if (r == 0)
+		r = mbedtls_md_hmac_finish(&ctx, mac);
+	mbedtls_md_free(&ctx);
+	if (r == 0)
+		r = mbedtls_base64_encode((uint8_t *)out, EVB_TWILIO_SIG_LEN, &olen, mac,
+					  sizeof(mac));
+	return r == 0 ? 0 : -EINVAL;
+}
+
+/* The pairs of p sorted by name then value, in a malloc'd array. */
+static struct pref *sorted(const struct evb_params *p, size_t *n)
+{
+	struct pref *v;
+
+	*n = p ? evb_params_count(p) : 0;
+	v = malloc((*n ? *n : 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < *n; i++) {
+		v[i].name = evb_params_name(p, i);
+		v[i].value = evb_params_value(p, i);
+	}
+	qsort(v, *n, sizeof(*v), pref_cmp);
+	return v;
+}
+
+int evb_twilio_signature(const char *auth_token, const char *url,
+			 const struct evb_params *params, char out[EVB_TWILIO_SIG_LEN])
+{
+	size_t n;
+	struct pref *v = sorted(params, &n);
+	int r;
+
+	if (!v)
+		return -ENOMEM;
+	r = sign(auth_token, url, v, n, out);
+	free(v);
+	return r;
+}
+
+/* Writes url without its port (strip 1) or with the scheme's default port
+ * added (strip 0) into out. Returns 0, or -EINVAL when that form does not
+ * exist (no port to strip, a port already there, unknown scheme). */
+static int port_variant(const char *url, int strip, char *out, size_t cap)
+{
+	const char *a = strstr(url, "://"), *e, *colon = NULL, *p;
+	const char *dflt;
+	size_t slen;
+
+	if (!a)
+		return -EINVAL;
+	slen = (size_t)(a - url);
+	a += 3;
+	e = a + strcspn(a, "/?#");
+	p = a;
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(e - p));
+		if (!rb)
+			return -EINVAL;
+		p = rb + 1;
+	}
+	for (; p < e; p++)
+		if (*p == ':')
+			colon = p;
+	if (strip) {
+		if (!colon)
+			return -EINVAL;
+		return snprintf(out, cap, "%.*s%s", (int)(colon - url), url, e) < (int)cap ? 0
+											 : -EINVAL;
+	}
+	if (colon)
+		return -EINVAL;
+	if ((slen == 5 && strncasecmp(url, "https", 5) == 0) ||
+	    (slen == 3 && strncasecmp(url, "wss", 3) == 0))
+		dflt = "443";
+	else if ((slen == 4 && strncasecmp(url, "http", 4) == 0) ||
+		 (slen == 2 && strncasecmp(url, "ws", 2) == 0))
+		dflt = "80";
+	else
+		return -EINVAL;
+	return snprintf(out, cap, "%.*s:%s%s", (int)(e - url), url, dflt, e) < (int)cap ? 0
+											  : -EINVAL;
+}
+
+/* The bodySHA256 value in url's query, or NULL (copied into out). */
+static const char *body_hash_param(const char *url, char out[80])
+{
+	const char *q = strchr(url, '?');
+	struct evb_params *p;
+	const char *v;
+
+	if (!q || !strstr(q, "bodySHA256="))
+		return NULL;
+	p = evb_params_parse(q + 1, strcspn(q + 1, "#"));
+	v = p ? evb_params_get(p, "bodySHA256") : NULL;
+	if (v)
+		snprintf(out, 80, "%s", v);
+	evb_params_free(p);
+	return v ? out : NULL;
+}
+
+int evb_twilio_check_signature(const char *auth_token, const char *url,
+			       const struct evb_params *params, const void *body,
+			       size_t body_len, const char *sig)
+{
+	char want[EVB_TWILIO_SIG_LEN], hbuf[80], hex[65];
+	size_t n = 0, cap = strlen(url) + 16;
+	char *alt;
+	struct pref *v = NULL;
+	const char *bh;
+	int ok = 0;
+
+	if (!sig || !auth_token || !*auth_token)
+		return 0;
+	bh = body_hash_param(url, hbuf);
+	if (bh) {
+		/* JSON-body webhook: the body is covered by its hash instead. */
+		if (evb_sha256_hex(body ? body : "", body_len, hex) < 0 ||
+		    strcasecmp(bh, hex) != 0)
+			return 0;
+	} else if (!(v = sorted(params, &n))) {
+		return 0;
+	}
+	if (!(alt = malloc(cap))) {
+		free(v);
+		return 0;
+	}
+	if (sign(auth_token, url, v, n, want) == 0 && evb_ct_streq(want, sig))
+		ok = 1;
+	for (int strip = 0; strip < 2 && !ok; strip++)
+		if (port_variant(url, strip, alt, cap) == 0 && sign(auth_token, alt, v, n, want) == 0 &&
+		    evb_ct_streq(want, sig))
+			ok = 1;
+	free(alt);
+	free(v);
+	return ok;
+}
+
+/* ---- media stream messages ---- */
+
+static const char *str_at(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* A number Twilio sends as a string ("12"), or as a number: -1 if absent,
+ * -2 if present but not a non-negative integer. */
+static long long num_at(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s;
+	long long n = 0;
+
+	if (!v)
+		return -1;
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0 ? json_integer_value(v) : -2;
+	if (!(s = json_string_value(v)) || !*s || strlen(s) > 18)
+		return -2;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -2;
+		n = n * 10 + (*s - '0');
+	}
+	return n;
+}
+
+static int bad(char *err, size_t errlen, const char *why)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", why);
+	return EVB_EJSON;
+}
+
+static const struct {
+	const char *name;
+	int event;
+} events[] = {
+	{ "connected", EVB_TWILIO_CONNECTED }, { "start", EVB_TWILIO_START },
+	{ "media", EVB_TWILIO_MEDIA },         { "dtmf", EVB_TWILIO_DTMF },
+	{ "mark", EVB_TWILIO_MARK },           { "stop", EVB_TWILIO_STOP },
+	{ "clear", EVB_TWILIO_CLEAR },
+};
+
+static int parse_fields(struct evb_twilio_msg *m, uint8_t *buf, size_t cap, char *err,
+			size_t errlen)
+{
+	json_t *root = m->root, *o, *fmt;
+	const char *p;
+	size_t olen;
+	int r;
+
+	m->stream_sid = str_at(root, "streamSid");
+	m->seq = num_at(root, "sequenceNumber");
+	switch (m->event) {
+	case EVB_TWILIO_START:
+		if (!json_is_object(o = json_object_get(root, "start")))
+			return bad(err, errlen, "'start' without a 'start' object");
+		if (str_at(o, "streamSid"))
+			m->stream_sid = str_at(o, "streamSid");
+		m->call_sid = str_at(o, "callSid");
+		m->account_sid = str_at(o, "accountSid");
+		if (!m->stream_sid || !*m->stream_sid)
+			return bad(err, errlen, "'start' without a 'streamSid'");
+		if (!m->call_sid || !*m->call_sid)
+			return bad(err, errlen, "'start' without a 'callSid'");
+		m->params = json_object_get(o, "customParameters");
+		if (m->params && !json_is_object(m->params))
+			return bad(err, errlen, "'start': customParameters is not an object");
+		fmt = json_object_get(o, "mediaFormat");
+		if (json_is_object(fmt)) {
+			m->encoding = str_at(fmt, "encoding");
+			m->sample_rate = num_at(fmt, "sampleRate");
+			m->channels = num_at(fmt, "channels");
+		}
+		return 0;
+	case EVB_TWILIO_MEDIA:
+		if (!json_is_object(o = json_object_get(root, "media")))
+			return bad(err, errlen, "'media' without a 'media' object");
+		if (!(p = str_at(o, "payload")))
+			return bad(err, errlen, "'media' without a 'payload' string");
+		m->track = str_at(o, "track");
+		m->timestamp_ms = num_at(o, "timestamp");
+		m->chunk = num_at(o, "chunk");
+		if (m->timestamp_ms == -2 || m->chunk == -2)
+			return bad(err, errlen, "'media': chunk or timestamp is not a number");
+		r = mbedtls_base64_decode(buf, cap, &olen, (const uint8_t *)p, strlen(p));
+		if (r == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL) {
+			bad(err, errlen, "'media' payload too large");
+			return EVB_ETOOBIG;
+		}
+		if (r != 0) {
+			bad(err, errlen, "'media' payload is not base64");
+			return -EBADMSG;
+		}
+		m->payload = buf;
+		m->payload_len = olen;
+		return 0;
+	case EVB_TWILIO_DTMF:
+		o = json_object_get(root, "dtmf");
+		m->digit = str_at(o, "digit");
+		m->track = str_at(o, "track");
+		if (!m->digit || strlen(m->digit) != 1)
+			return bad(err, errlen, "'dtmf' without a one-character 'digit'");
+		return 0;
+	case EVB_TWILIO_MARK:
+		m->mark = str_at(json_object_get(root, "mark"), "name");
+		if (!m->mark)
+			return bad(err, errlen, "'mark' without a 'name'");
+		return 0;
+	case EVB_TWILIO_STOP:
+		o = json_object_get(root, "stop");
+		m->call_sid = str_at(o, "callSid");
+		m->account_sid = str_at(o, "accountSid");
+		return 0;
+	}
+	return 0;
+}
+
+int evb_twilio_msg_parse(const void *data, size_t len, uint8_t *buf, size_t cap,
+			 struct evb_twilio_msg *m, char *err, size_t errlen)
+{
+	json_error_t je;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	m->sample_rate = m->channels = m->timestamp_ms = m->chunk = m->seq = -1;
+	if (err && errlen)
+		err[0] = '\0';
+	m->root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	if (!m->root) {
+		if (err && errlen)
+			snprintf(err, errlen, "not JSON: %s", je.text);
+		return EVB_EJSON;
+	}
+	if (!json_is_object(m->root) || !(m->name = str_at(m->root, "event"))) {
+		json_decref(m->root);
+		m->root = NULL;
+		return bad(err, errlen, "not an object with an 'event' string");
+	}
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		if (strcmp(m->name, events[i].name) == 0)
+			m->event = events[i].event;
+	r = parse_fields(m, buf, cap, err, errlen);
+	if (r < 0) {
+		json_decref(m->root);
+		memset(m, 0, sizeof(*m));
+	}
+	return r;
+}
+
+void evb_twilio_msg_release(struct evb_twilio_msg *m)
+{
+	json_decref(m->root);
+	m->root = NULL;
+}
+
+const char *evb_twilio_msg_param(const struct evb_twilio_msg *m, const char *name)
+{
+	return m->params ? str_at(m->params, name) : NULL;
+}
+
+char *evb_json_quote(const char *s)
+{
+	json_t *j = json_string(s);
+	char *out = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	return out;
+}
+
+int evb_twilio_media_msg(char *out, size_t cap, const char *sid_json, const uint8_t *payload,
+			 size_t len)
+{
+	int n = snprintf(out, cap, "{\"event\":\"media\",\"streamSid\":%s,\"media\":{\"payload\":\"",
+			 sid_json);
+	size_t olen;
+
+	if (n < 0 || (size_t)n >= cap ||
+	    mbedtls_base64_encode((uint8_t *)out + n, cap - (size_t)n, &olen, payload, len) != 0 ||
+	    (size_t)n + olen + 4 > cap)
+		return -ENOBUFS;
+	memcpy(out + n + olen, "\"}}", 4);
+	return n + (int)olen + 3;
+}
+
+int evb_twilio_mark_msg(char *out, size_t cap, const char *sid_json, const char *name)
+{
+	char *q = evb_json_quote(name);
+	int n = q ? snprintf(out, cap, "{\"event\":\"mark\",\"streamSid\":%s,\"mark\":{\"name\":%s}}",
+			     sid_json, q)
+		  : -1;
+
+	free(q);
+	return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;
+}
+
+int evb_twilio_clear_msg(char *out, size_t cap, const char *sid_json)
+{
+	int n = snprintf(out, cap, "{\"event\":\"clear\",\"streamSid\":%s}", sid_json);
+
+	return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;
+}
+
+/* ---- TwiML ---- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->err = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+/* Appends s escaped for XML text and attribute values. */
+static void sb_xml(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': sb_str(b, "&amp;"); break;
+		case '<': sb_str(b, "&lt;"); break;
+		case '>': sb_str(b, "&gt;"); break;
+		case '"': sb_str(b, "&quot;"); break;
+		case '\'': sb_str(b, "&apos;"); break;
+		default: sb_add(b, s, 1);
+		}
+	}
+}
+
+static char *sb_done(struct sbuf *b)
+{
+	if (b->err) {
+		free(b->p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return b->p;
+}
+
+#define XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+
+char *evb_twiml_connect(const char *stream_url, const char *action_url,
+			const struct evb_twiml_param *params, size_t n)
+{
+	struct sbuf b = { 0 };
+
+	sb_str(&b, XML_DECL "<Response><Connect");
+	if (action_url) {
+		sb_str(&b, " action=\"");
+		sb_xml(&b, action_url);
+		sb_str(&b, "\" method=\"POST\"");
+	}
+	sb_str(&b, "><Stream url=\"");
+	sb_xml(&b, stream_url);
+	sb_str(&b, "\">");
+	for (size_t i = 0; i < n; i++) {
+		sb_str(&b, "<Parameter name=\"");
+		sb_xml(&b, params[i].name);
+		sb_str(&b, "\" value=\"");
+		sb_xml(&b, params[i].value);
+		sb_str(&b, "\"/>");
+	}
+	sb_str(&b, "</Stream></Connect></Response>\n");
+	return sb_done(&b);
+}
+
+char *evb_twiml_redirect(const char *url)
+{
+	struct sbuf b = { 0 };
+
+	sb_str(&b, XML_DECL "<Response><Redirect method=\"POST\">");
+	sb_xml(&b, url);
+	sb_str(&b, "</Redirect></Response>\n");
+	return sb_done(&b);
+}
+
+char *evb_twiml_hangup(void)
+{
+	struct sbuf b = { 0 };
+
+	sb_str(&b, XML_DECL "<Response><Hangup/></Response>\n");
+	return sb_done(&b);
+}
+
+/* Copies s[0..n) into out (cap bytes) with the five XML entities and
+ * numeric references decoded; truncates. */
+static void xml_unescape(const char *s, size_t n, char *out, size_t cap)
+{
+	static const struct { const char *ent; char c; } ents[] = {
+		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
+		{ "&apos;", '\'' },
+	};
+	size_t o = 0, i = 0;
+
+	while (i < n && o + 1 < cap) {
+		char c = s[i];
+		size_t used = 1;
+
+		if (c == '&') {
+			for (size_t k = 0; k < sizeof(ents) / sizeof(ents[0]); k++) {
+				size_t el = strlen(ents[k].ent);
+				if (n - i >= el && memcmp(s + i, ents[k].ent, el) == 0) {
+					c = ents[k].c;
+					used = el;
+					break;
+				}
+			}
+			if (used == 1 && n - i > 3 && s[i + 1] == '#') {
+				unsigned v = 0;
+				size_t j = i + 2;
+				while (j < n && j < i + 6 && s[j] >= '0' && s[j] <= '9')
+					v = v * 10 + (unsigned)(s[j++] - '0');
+				if (j < n && s[j] == ';' && j > i + 2 && v > 0 && v < 128) {
+					c = (char)v;
+					used = j + 1 - i;
+				}
+			}
+		}
+		out[o++] = c;
+		i += used;
+	}
+	out[o] = '\0';
+}
+
+/* Finds attribute name in the tag text t[0..n) and copies its value. */
+static int xml_attr(const char *t, size_t n, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i + nl + 2 < n; i++) {
+		const char *v, *e;
+		char q;
+
+		if ((t[i] != ' ' && t[i] != '\t' && t[i] != '\n' && t[i] != '\r') ||
+		    memcmp(t + i + 1, name, nl) != 0)
+			continue;
+		v = t + i + 1 + nl;
+		while (v < t + n && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v >= t + n || *v != '=')
+			continue;
+		v++;
+		while (v < t + n && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v >= t + n || (*v != '"' && *v != '\''))
+			continue;
+		q = *v++;
+		if (!(e = memchr(v, q, (size_t)(t + n - v))))
+			return -1;
+		xml_unescape(v, (size_t)(e - v), out, cap);
+		return 0;
+	}
+	return -1;
+}
+
+static int tag_is(const char *t, size_t n, const char *name)
+{
+	size_t nl = strlen(name);
+
+	return n >= nl && memcmp(t, name, nl) == 0 &&
+	       (n == nl || t[nl] == ' ' || t[nl] == '/' || t[nl] == '\t' || t[nl] == '\n' ||
+		t[nl] == '\r');
+}
+
+int evb_twiml_parse(const char *xml, size_t len, struct evb_twiml *t)
+{
+	const char *p = xml, *end = xml + len;
+	int response = 0;
+
+	memset(t, 0, sizeof(*t));
+	while (p < end && (p = memchr(p, '<', (size_t)(end - p)))) {
+		const char *tag = p + 1, *close = memchr(tag, '>', (size_t)(end - tag));
+		size_t n;
+
+		if (!close)
+			break;
+		n = (size_t)(close - tag);
+		p = close + 1;
+		if (n == 0 || tag[0] == '/' || tag[0] == '?' || tag[0] == '!')
+			continue;
+		if (tag_is(tag, n, "Response")) {
+			response = 1;
+		} else if (tag_is(tag, n, "Start")) {
+			t->has_start = 1;
+		} else if (tag_is(tag, n, "Connect")) {
+			t->has_connect = 1;
+			xml_attr(tag, n, "action", t->action, sizeof(t->action));
+		} else if (tag_is(tag, n, "Stream")) {
+			xml_attr(tag, n, "url", t->stream_url, sizeof(t->stream_url));
+		} else if (tag_is(tag, n, "Parameter") && t->nparams < EVB_TWIML_MAX_PARAMS) {
+			if (xml_attr(tag, n, "name", t->names[t->nparams],
+				     sizeof(t->names[0])) == 0 &&
+			    xml_attr(tag, n, "value", t->values[t->nparams],
+				     sizeof(t->values[0])) == 0)
+				t->nparams++;
+		} else if (tag_is(tag, n, "Hangup")) {
+			t->hangup = 1;
+		} else if (tag_is(tag, n, "Redirect") && tag[n - 1] != '/') {
+			const char *e = memchr(p, '<', (size_t)(end - p));
+			const char *stop = e ? e : end;
+			while (p < stop && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+				p++;
+			xml_unescape(p, (size_t)(stop - p), t->redirect, sizeof(t->redirect));
+			for (size_t k = strlen(t->redirect); k > 0 &&
+			     (t->redirect[k - 1] == ' ' || t->redirect[k - 1] == '\n');)
+				t->redirect[--k] = '\0';
+		}
+	}
+	return response ? 0 : -EBADMSG;
+}
