@@ -29,7 +29,7 @@ BENCH := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 E2E := $(wildcard test/e2e/t*.sh)
 
 .PHONY: all check test test-unit test-e2e asan ubsan test-asan test-ubsan fuzz \
-	bench bench-audio bench-logger install clean deps demo
+	bench bench-audio bench-logger install clean deps demo run
 .DEFAULT_GOAL := all
 
 all: $(PROGS) $(TOOLS)
@@ -119,6 +119,11 @@ bench-audio: all $(BENCH)
 
 demo: all
 	EVB_BUILD=$(B) sh scripts/demo
+
+# The stack with your own evibridge.env (real Twilio / Vonage / Hume), no fakes.
+run: all
+	@test -f evibridge.env || { echo "make run: no ./evibridge.env: copy evibridge.env.sample and fill it in" >&2; exit 100; }
+	$(B)/evb-supervise --config evibridge.env
 
 bench-logger: all $(BENCH)
 	sh bench/bench-logger.sh $(abspath $(B))
