@@ -245,9 +245,10 @@ static int start(struct ing *d)
 	uv_timer_start(&d->sweep, sweep_cb, 1000, 1000);
 	for (int i = 0; i < 2; i++)
 		uv_signal_start(&d->sig[i], on_signal, i ? SIGINT : SIGTERM);
-	EVB_LOG(LOG_INFO, "ingress", "listening on %s%s:%d for %s, evb-transcode at '%s/%s'",
+	EVB_LOG(LOG_INFO, "ingress", "listening on %s%s%s:%d for %s, evb-transcode at '%s/%s'",
 		strchr(host, ':') ? "[" : "", host[0] ? host : "0.0.0.0",
-		evb_http_server_port(d->http), d->base, run, "transcode.sock");
+		strchr(host, ':') ? "]" : "", evb_http_server_port(d->http), d->base, run,
+		"transcode.sock");
 	return 0;
 }
 
