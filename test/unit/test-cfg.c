@@ -594,10 +594,9 @@ static void test_sample(void)
 	struct evb_cfg *c;
 	const char *k;
 
-	if (!f) {
-		ok(1, "evibridge.env.sample # SKIP not in the current directory");
+	/* make test runs from the top of the checkout, where the sample is. */
+	if (!ok(f != NULL, "evibridge.env.sample is readable from the current directory"))
 		return;
-	}
 	fseek(f, 0, SEEK_END);
 	len = ftell(f);
 	rewind(f);
