@@ -83,6 +83,7 @@ struct evb_metric {
 	struct family *fam;
 	char *labels; /* "" for none */
 	double value; /* counter, gauge */
+	const uint64_t *src; /* counter read from here at render, or NULL */
 	double sum;   /* histogram */
 	uint64_t count, *buckets; /* histogram: one per bound, then +Inf */
 };
@@ -269,6 +270,16 @@ struct evb_metric *evb_stats_counter(struct evb_stats *s, const char *name, cons
 	return get(s, T_COUNTER, name, labels, help, NULL, 0);
 }
 
+struct evb_metric *evb_stats_counter_of(struct evb_stats *s, const char *name,
+					const char *labels, const char *help,
+					const uint64_t *src)
+{
+	struct evb_metric *m = get(s, T_COUNTER, name, labels, help, NULL, 0);
+	if (m)
+		m->src = src;
+	return m;
+}
+
 struct evb_metric *evb_stats_gauge(struct evb_stats *s, const char *name, const char *labels,
 				   const char *help)
 {
@@ -312,6 +323,8 @@ double evb_metric_value(const struct evb_metric *m)
 {
 	if (!m)
 		return 0;
+	if (m->src)
+		return (double)*m->src;
 	return m->fam->type == T_HISTOGRAM ? (double)m->count : m->value;
 }
 
@@ -388,7 +401,7 @@ static int render_family(struct sbuf *b, const struct family *f)
 		if (f->type != T_HISTOGRAM) {
 			r = sb_series(b, f->name, "", m->labels, NULL);
 			r = r ? r : sb_str(b, " ");
-			r = r ? r : sb_num(b, m->value);
+			r = r ? r : sb_num(b, m->src ? (double)*m->src : m->value);
 			r = r ? r : sb_str(b, "\n");
 			continue;
 		}

@@ -35,6 +35,12 @@ void evb_stats_free(struct evb_stats *s);
  * Every update function accepts NULL and does nothing then. */
 struct evb_metric *evb_stats_counter(struct evb_stats *s, const char *name, const char *labels,
 				     const char *help);
+/* A counter whose value is read from *src whenever the metrics are
+ * rendered: for a daemon's own monotonic counters, kept where its code
+ * already counts. src must stay valid as long as s. */
+struct evb_metric *evb_stats_counter_of(struct evb_stats *s, const char *name,
+					const char *labels, const char *help,
+					const uint64_t *src);
 struct evb_metric *evb_stats_gauge(struct evb_stats *s, const char *name, const char *labels,
 				   const char *help);
 

@@ -128,6 +128,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	stop_deadline = uv_now(h->loop) + STOP_WAIT_MS;
 	evb_listener_close(h->lis);
 	h->lis = NULL;
+	hume_metrics_stop(h);
 	for (int i = 0; i < 2; i++)
 		uv_close((uv_handle_t *)&h->sig[i], NULL);
 	call_end_all(h);
@@ -200,6 +201,7 @@ int hume_daemon(const struct evb_cfg *cfg, const struct hume_opts *o)
 	}
 	EVB_LOG(LOG_INFO, "daemon", "listening on '%s'; EVI at %s (%s)%s", lpath, h.evi_url,
 		secret ? "access tokens" : "API key", h.agents ? "; agents from the database" : "");
+	hume_metrics_start(&h, run);
 	h.auth = auth_new(h.loop, base, h.api_key, secret, h.tls, on_auth_ready, &h);
 	if (!h.auth) {
 		EVB_LOG(LOG_ERR, "daemon", "unable to start: %s", strerror(errno));
@@ -212,6 +214,7 @@ out:
 		/* Failed start: release what was made, then let the loop close it. */
 		if (h.lis)
 			evb_listener_close(h.lis);
+		hume_metrics_stop(&h);
 		auth_free(h.auth);
 		agents_free(h.agents);
 		evb_events_free(h.events);
@@ -222,6 +225,7 @@ out:
 		evb_callmap_free(h.calls);
 	}
 	uv_loop_close(h.loop);
+	hume_metrics_free(&h);
 	free(h.conns);
 	evb_tls_config_free(h.tls);
 	return rc;

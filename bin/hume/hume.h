@@ -38,6 +38,9 @@ struct hume_stats {
 };
 
 struct auth;
+struct evb_stats;
+struct evb_stats_server;
+struct evb_metric;
 struct agents;
 
 struct hume {
@@ -58,6 +61,9 @@ struct hume {
 	int stopping, ready, auth_done;
 	uint64_t started_ms;
 	struct hume_stats st;
+	struct evb_stats *stats;
+	struct evb_stats_server *stats_srv;
+	struct evb_metric *m_calls, *m_sockets;
 };
 
 /* ---- daemon.c ---- */
@@ -89,6 +95,11 @@ void call_free_all(struct hume *h);
 
 /* Calls still holding an EVI socket. */
 size_t call_open_sockets(struct hume *h);
+
+/* metrics.c: serve run/hume.metrics; stop serving; free. */
+void hume_metrics_start(struct hume *h, const char *run);
+void hume_metrics_stop(struct hume *h);
+void hume_metrics_free(struct hume *h);
 
 /* ---- auth.c ---- */
 

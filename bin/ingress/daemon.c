@@ -109,6 +109,7 @@ static void on_signal(uv_signal_t *s, int signum)
 		evb_http_server_free(d->http);
 		d->http = NULL;
 	}
+	ing_metrics_stop(d);
 	d->drain_until_ns = evb_now_ns() + (uint64_t)d->o.drain_s * 1000000000u;
 	ing_maybe_exit(d);
 }
@@ -270,6 +271,7 @@ int ingress_run(const struct evb_cfg *cfg, const struct ing_opts *o)
 	}
 	rc = start(&d);
 	if (rc == 0) {
+		ing_metrics_start(&d);
 		evb_notify_ready();
 		uv_run(d.loop, UV_RUN_DEFAULT);
 	} else {
@@ -278,9 +280,11 @@ int ingress_run(const struct evb_cfg *cfg, const struct ing_opts *o)
 		d.http = NULL;
 		teardown(&d);
 	}
+	ing_metrics_stop(&d);
 	uv_walk(d.loop, close_walk, NULL);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(d.loop);
+	ing_metrics_free(&d);
 	call_free_all(&d);
 	evb_callmap_free(d.calls);
 	evb_callmap_free(d.by_pcid);

@@ -44,6 +44,10 @@ struct ing_opts {
 	long drain_s;       /* on SIGTERM, let calls run this long */
 };
 
+struct evb_stats;
+struct evb_stats_server;
+struct evb_metric;
+
 struct ing_stats {
 	uint64_t calls, webhooks, frames_in, frames_up, frames_up_dropped, frames_out,
 		frames_down_dropped, underruns, interruptions, bad_inputs, bad_signatures,
@@ -131,7 +135,15 @@ struct ing {
 	const char *twilio_token, *twilio_account, *vonage_secret;
 	char media_secret[80];
 	struct ing_stats st;
+	struct evb_stats *stats;
+	struct evb_stats_server *stats_srv;
+	struct evb_metric *m_calls, *m_streams;
 };
+
+/* metrics.c: serve EVB_RUN_DIR/ingress.metrics; stop serving; free. */
+void ing_metrics_start(struct ing *d);
+void ing_metrics_stop(struct ing *d);
+void ing_metrics_free(struct ing *d);
 
 /* daemon.c: runs the daemon until SIGTERM; returns the exit status. */
 int ingress_run(const struct evb_cfg *cfg, const struct ing_opts *o);

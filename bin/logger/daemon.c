@@ -43,9 +43,7 @@ struct logger {
 	int stdin_mode, stdin_done, stopping, rc;
 	struct evb_stats *metrics;
 	struct evb_stats_server *stats_srv;
-	struct evb_metric *m_recv, *m_refused, *m_written, *m_rejected, *m_unhandled,
-		*m_batches, *m_lost, *m_spool, *m_senders;
-	uint64_t last[7]; /* counter values already added to the metrics */
+	struct evb_metric *m_spool, *m_senders;
 };
 
 static void stop(struct logger *lg, int rc);
@@ -273,23 +271,12 @@ static int run(struct logger *lg)
 	return lg->rc;
 }
 
-/* Brings the metrics up to date: counters grow by what happened since the
- * last scrape. */
 static void render(struct evb_stats *stats, void *arg)
 {
 	struct logger *lg = arg;
-	const struct writer_stats *st = writer_stats(lg->w);
-	uint64_t now[7] = { lg->received, lg->refused, st->events, st->rejected,
-			    st->unhandled, st->batches, st->lost };
-	struct evb_metric *m[7] = { lg->m_recv, lg->m_refused, lg->m_written, lg->m_rejected,
-				    lg->m_unhandled, lg->m_batches, lg->m_lost };
 	size_t senders = 0;
 
 	(void)stats;
-	for (int i = 0; i < 7; i++) {
-		evb_metric_add(m[i], (double)(now[i] - lg->last[i]));
-		lg->last[i] = now[i];
-	}
 	for (struct sender *sd = lg->senders.next; sd != &lg->senders; sd = sd->next)
 		senders++;
 	evb_metric_set(lg->m_spool, (double)spool_bytes_on_disk(lg->sp));
@@ -304,20 +291,21 @@ static void stats_init(struct logger *lg)
 	if (!s)
 		return;
 	lg->metrics = s;
-	lg->m_recv = evb_stats_counter(s, "evb_logger_events_received_total", NULL,
-				       "Events spooled from senders.");
-	lg->m_refused = evb_stats_counter(s, "evb_logger_events_refused_total", NULL,
-					  "Event frames that could not be spooled.");
-	lg->m_written = evb_stats_counter(s, "evb_logger_events_written_total", NULL,
-					  "Events committed to PostgreSQL (replays included).");
-	lg->m_rejected = evb_stats_counter(s, "evb_logger_events_rejected_total", NULL,
-					   "Malformed events, stored with the reason.");
-	lg->m_unhandled = evb_stats_counter(s, "evb_logger_events_unhandled_total", NULL,
-					    "Well-formed events of a type without a mapping.");
-	lg->m_batches = evb_stats_counter(s, "evb_logger_batches_total", NULL,
-					  "Transactions written.");
-	lg->m_lost = evb_stats_counter(s, "evb_logger_events_lost_total", NULL,
-				       "Events refused even as rejected rows.");
+	const struct writer_stats *st = writer_stats(lg->w);
+	evb_stats_counter_of(s, "evb_logger_events_received_total", NULL,
+			     "Events spooled from senders.", &lg->received);
+	evb_stats_counter_of(s, "evb_logger_events_refused_total", NULL,
+			     "Event frames that could not be spooled.", &lg->refused);
+	evb_stats_counter_of(s, "evb_logger_events_written_total", NULL,
+			     "Events committed to PostgreSQL (replays included).", &st->events);
+	evb_stats_counter_of(s, "evb_logger_events_rejected_total", NULL,
+			     "Malformed events, stored with the reason.", &st->rejected);
+	evb_stats_counter_of(s, "evb_logger_events_unhandled_total", NULL,
+			     "Well-formed events of a type without a mapping.", &st->unhandled);
+	evb_stats_counter_of(s, "evb_logger_batches_total", NULL, "Transactions written.",
+			     &st->batches);
+	evb_stats_counter_of(s, "evb_logger_events_lost_total", NULL,
+			     "Events refused even as rejected rows.", &st->lost);
 	lg->m_spool = evb_stats_gauge(s, "evb_logger_spool_bytes", NULL,
 				      "Bytes in the spool on disk (events not yet compacted away).");
 	lg->m_senders = evb_stats_gauge(s, "evb_logger_senders", NULL, "Connected senders.");

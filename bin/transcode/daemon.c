@@ -31,10 +31,7 @@ struct daemon {
 	int stopping;
 	struct evb_stats *stats;
 	struct evb_stats_server *stats_srv;
-	struct evb_metric *m_in, *m_out, *m_bad, *m_int, *m_drop_up, *m_drop_down, *m_active,
-		*m_expired, *m_lat_up, *m_lat_down;
-	struct xc_stats last; /* counters already added to the metrics */
-	uint64_t last_up_dropped, last_down_dropped;
+	struct evb_metric *m_active, *m_lat_up, *m_lat_down;
 };
 
 static void emit(void *arg, void *owner, const struct evb_frame_hdr *h, const void *payload)
@@ -118,22 +115,10 @@ static void hume_down(struct evb_link *l, int reason, void *arg)
 		reason ? evb_strerror(reason) : "closed");
 }
 
-/* Brings the metrics up to date with the transcoder's own counters. */
 static void render(struct evb_stats *s, void *arg)
 {
 	struct daemon *d = arg;
-	const struct xc_stats *st = xc_stats(d->x);
 	(void)s;
-	evb_metric_add(d->m_in, (double)(st->frames_in - d->last.frames_in));
-	evb_metric_add(d->m_out, (double)(st->frames_out - d->last.frames_out));
-	evb_metric_add(d->m_bad, (double)(st->bad_frames - d->last.bad_frames));
-	evb_metric_add(d->m_int, (double)(st->interrupts - d->last.interrupts));
-	evb_metric_add(d->m_expired, (double)(st->calls_expired - d->last.calls_expired));
-	evb_metric_add(d->m_drop_up, (double)(d->up_dropped - d->last_up_dropped));
-	evb_metric_add(d->m_drop_down, (double)(d->down_dropped - d->last_down_dropped));
-	d->last = *st;
-	d->last_up_dropped = d->up_dropped;
-	d->last_down_dropped = d->down_dropped;
 	evb_metric_set(d->m_active, xc_active(d->x));
 }
 
@@ -146,21 +131,24 @@ static int stats_init(struct daemon *d, const char *run)
 	if (!s)
 		return -ENOMEM;
 	d->stats = s;
-	d->m_in = evb_stats_counter(s, "evb_transcode_frames_in_total", NULL,
-				    "Frames received from evb-ingress and evb-hume.");
-	d->m_out = evb_stats_counter(s, "evb_transcode_frames_out_total", NULL,
-				     "Converted 20 ms audio frames sent on.");
-	d->m_bad = evb_stats_counter(s, "evb_transcode_bad_frames_total", NULL,
-				     "Frames refused (bad WAV, bad control JSON, no direction).");
-	d->m_int = evb_stats_counter(s, "evb_transcode_interrupts_total", NULL,
-				     "Interrupts that dropped pending agent audio.");
-	d->m_expired = evb_stats_counter(s, "evb_transcode_calls_expired_total", NULL,
-					 "Calls whose state was freed after going idle.");
-	d->m_drop_up = evb_stats_counter(s, "evb_transcode_dropped_total", "direction=\"up\"",
-					 "Frames dropped because the next stage was away or full.");
-	d->m_drop_down = evb_stats_counter(s, "evb_transcode_dropped_total",
-					   "direction=\"down\"",
-					   "Frames dropped because the next stage was away or full.");
+	const struct xc_stats *st = xc_stats(d->x);
+	evb_stats_counter_of(s, "evb_transcode_frames_in_total", NULL,
+			     "Frames received from evb-ingress and evb-hume.", &st->frames_in);
+	evb_stats_counter_of(s, "evb_transcode_frames_out_total", NULL,
+			     "Converted 20 ms audio frames sent on.", &st->frames_out);
+	evb_stats_counter_of(s, "evb_transcode_bad_frames_total", NULL,
+			     "Frames refused (bad WAV, bad control JSON, no direction).",
+			     &st->bad_frames);
+	evb_stats_counter_of(s, "evb_transcode_interrupts_total", NULL,
+			     "Interrupts that dropped pending agent audio.", &st->interrupts);
+	evb_stats_counter_of(s, "evb_transcode_calls_expired_total", NULL,
+			     "Calls whose state was freed after going idle.", &st->calls_expired);
+	evb_stats_counter_of(s, "evb_transcode_dropped_total", "direction=\"up\"",
+			     "Frames dropped because the next stage was away or full.",
+			     &d->up_dropped);
+	evb_stats_counter_of(s, "evb_transcode_dropped_total", "direction=\"down\"",
+			     "Frames dropped because the next stage was away or full.",
+			     &d->down_dropped);
 	d->m_active = evb_stats_gauge(s, "evb_transcode_calls_active", NULL,
 				      "Calls with conversion state.");
 	d->m_lat_up = evb_stats_histogram(s, "evb_hop_latency_seconds",

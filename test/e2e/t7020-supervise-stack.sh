@@ -58,6 +58,20 @@ test_expect_success 'their utterances are in PostgreSQL with all 48 scores' '
 	wait_for "test \"\$(pg_query \"$q\")\" = 2" 15
 '
 
+test_expect_success '/metrics on evb-api gathers every process' '
+	curl -sf -H "Authorization: Bearer $EVB_API_TOKEN" http://127.0.0.1:$API/metrics >m.txt &&
+	for f in evb_ingress_calls_active evb_ingress_frames_total evb_ingress_dropped_total \
+		evb_ingress_playout_underruns_total evb_ingress_interruptions_total \
+		evb_hume_evi_reconnects_total evb_hume_calls_active \
+		evb_transcode_frames_out_total evb_logger_spool_bytes \
+		evb_hop_latency_seconds_bucket evb_calls; do
+		grep -q "^$f[{ ]" m.txt || { echo "no $f in /metrics"; return 1; }
+	done &&
+	grep -q "^evb_ingress_calls_total{process=\"ingress\"} 2$" m.txt &&
+	grep -q "^evb_hume_calls_total{process=\"hume\"} 2$" m.txt &&
+	grep -q "^evb_up{process=\"transcode\"} 1$" m.txt
+'
+
 test_expect_success 'kill -9 of each child in turn: restarted within 2 s' '
 	for p in transcode hume logger ingress api; do
 		pid=$(evb-supervise status | awk -v p=evb-$p "\$1 == p { print \$3 }") &&

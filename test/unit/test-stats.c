@@ -113,6 +113,28 @@ static void free_cb(uv_handle_t *h)
 	free(h);
 }
 
+/* A counter read from the daemon's own variable at each render. */
+static void test_counter_of(void)
+{
+	struct evb_stats *s = evb_stats_new();
+	uint64_t frames = 0;
+	struct evb_metric *m = evb_stats_counter_of(s, "evb_mirror_total", "dir=\"up\"",
+						    "Frames counted elsewhere.", &frames);
+	char *text;
+	size_t len;
+
+	ok(m != NULL, "a mirrored counter is created");
+	frames = 41;
+	frames++;
+	is_int((long long)evb_metric_value(m), 42, "its value is the variable's");
+	text = evb_stats_render(s, &len);
+	ok(text && strstr(text, "evb_mirror_total{dir=\"up\"} 42\n") &&
+		   strstr(text, "# TYPE evb_mirror_total counter\n"),
+	   "rendered as a counter with the variable's current value");
+	free(text);
+	evb_stats_free(s);
+}
+
 static void test_server(void)
 {
 	uv_loop_t loop;
@@ -235,6 +257,7 @@ static void test_merge(void)
 
 int main(void)
 {
+	test_counter_of();
 	signal(SIGPIPE, SIG_IGN);
 	test_registry();
 	test_server();
