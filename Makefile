@@ -76,14 +76,20 @@ $(BENCH): $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libevb.a
 
 PROVE := prove --exec '' --timer
 
+# playwright-core (npm, pinned by package-lock.json) drives Debian's chromium
+# in the dashboard's browser test; no browser is downloaded.
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package.json package-lock.json | $(B)/.deps-ok
+	npm ci --ignore-scripts --no-audit --no-fund
+
 check: test
-test: all $(UNIT) $(FUZZ_REPLAY)
+test: all $(UNIT) $(FUZZ_REPLAY) $(NODE_STAMP)
 	EVB_BUILD=$(abspath $(B)) $(PROVE) $(UNIT) $(E2E)
 
 test-unit: $(UNIT)
 	$(PROVE) $(UNIT)
 
-test-e2e: all $(FUZZ_REPLAY)
+test-e2e: all $(FUZZ_REPLAY) $(NODE_STAMP)
 	EVB_BUILD=$(abspath $(B)) $(PROVE) $(E2E)
 
 asan:
@@ -129,9 +135,11 @@ bench-logger: all $(BENCH)
 	sh bench/bench-logger.sh $(abspath $(B))
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/evibridge/sql
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/evibridge/sql \
+		$(DESTDIR)$(PREFIX)/share/evibridge/web
 	install -m 0755 $(PROGS) $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/evibridge/sql/
+	install -m 0644 web/* $(DESTDIR)$(PREFIX)/share/evibridge/web/
 
 clean:
 	rm -rf build

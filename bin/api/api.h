@@ -35,10 +35,12 @@ struct api_opts {
 	unsigned db_conns;            /* --db-conns */
 	size_t max_body;              /* --max-body */
 	unsigned gather_ms;           /* --gather-ms: per *.metrics socket */
+	const char *web_dir;          /* --web-dir: the dashboard, NULL: find it */
 };
 
 struct job;
 struct ratelimit;
+struct web;
 
 /* A telephony provider as configured, and its call-creation pacing. */
 struct provider {
@@ -78,6 +80,7 @@ struct api {
 	struct evb_stats *stats;
 	struct evb_stats_server *stats_srv;
 	struct api_metrics m;
+	struct web *web;         /* the dashboard's files */
 	struct job *jobs;        /* every job in progress */
 	size_t njobs;
 	uv_signal_t sig[2];
@@ -155,6 +158,7 @@ void calls_place(struct job *j); /* after pacing */
 void calls_hangup(struct job *j);
 void calls_get(struct job *j);
 void calls_list(struct job *j);
+void calls_events(struct job *j);
 void legacy_status(struct job *j);
 void legacy_all(struct job *j);
 
@@ -200,6 +204,22 @@ void healthz_serve(struct job *j);
 
 /* Detaches j from a collection in progress (shutdown). */
 void gather_cancel(struct job *j);
+
+/* ---- web.c ---- */
+
+/* Finds the dashboard's files (--web-dir, else beside the program) and
+ * reads them into memory. Returns 0 (with none found and no --web-dir, a
+ * warning, and the dashboard answers 404), 100 when --web-dir holds no
+ * index.html, 111 out of memory. */
+int web_init(struct api *a);
+void web_release(struct api *a);
+
+/* 1 if path (raw, no query) is the dashboard's: "/", "/ui", "/ui/...". */
+int web_is_path(const char *path);
+
+/* Answers a dashboard request without a token (GET, HEAD; else 405) and
+ * counts it under the route "ui". req is answered and freed. */
+void web_serve(struct api *a, struct evb_http_req *req, uint64_t start_ns);
 
 /* ---- ratelimit.c ---- */
 

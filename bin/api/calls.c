@@ -13,8 +13,8 @@
 /* A timestamp as RFC 3339 UTC with milliseconds. */
 #define TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-#define CALL_JSON                                                                         \
-	"json_build_object('call_id', k.id, 'provider', k.provider,"                      \
+#define CALL_FIELDS                                                                       \
+	"'call_id', k.id, 'provider', k.provider,"                                        \
 	" 'provider_call_id', k.provider_call_id, 'direction', k.direction,"              \
 	" 'from', k.from_number, 'to', k.to_number, 'status', k.status, 'agent', k.agent," \
 	" 'customer', json_build_object('name', k.customer_name, 'email', k.customer_email)," \
@@ -22,7 +22,15 @@
 	" 'hume_chat_group_id', k.hume_chat_group_id, 'created_at', " TS("k.created_at") "," \
 	" 'started_at', " TS("k.started_at") ", 'answered_at', " TS("k.answered_at") ","  \
 	" 'ended_at', " TS("k.ended_at") ", 'duration_ms', k.duration_ms,"                \
-	" 'end_reason', k.end_reason)"
+	" 'end_reason', k.end_reason"
+#define CALL_JSON "json_build_object(" CALL_FIELDS ")"
+
+/* A call of the list: the call k, and how the caller felt (s, its row of
+ * call_summary). */
+#define LIST_JSON                                                                         \
+	"json_build_object(" CALL_FIELDS ","                                              \
+	" 'dominant_emotions', coalesce(to_json(s.dominant_emotions), '[]'::json),"        \
+	" 'sentiment', s.sentiment)"
 
 /* The original app's call shape. */
 #define LEGACY_JSON                                                                       \
@@ -416,8 +424,10 @@ void calls_list(struct job *j)
 		"  ORDER BY f.created_at DESC, f.id DESC LIMIT $4::int + 1),"
 		" shown AS (SELECT * FROM page ORDER BY created_at DESC, id DESC LIMIT $4::int)"
 		" SELECT json_build_object("
-		"  'calls', coalesce((SELECT json_agg(" CALL_JSON
-		"   ORDER BY k.created_at DESC, k.id DESC) FROM shown k), '[]'::json),"
+		"  'calls', coalesce((SELECT json_agg(" LIST_JSON
+		"   ORDER BY k.created_at DESC, k.id DESC) FROM shown k LEFT JOIN LATERAL"
+		"   (SELECT x.dominant_emotions, x.sentiment FROM call_summary x"
+		"    WHERE x.call_id = k.id) s ON true), '[]'::json),"
 		"  'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $4::int THEN"
 		"   (SELECT (extract(epoch FROM k.created_at) * 1000000)::bigint || '_' || k.id"
 		"    FROM shown k ORDER BY k.created_at, k.id LIMIT 1) END,"
@@ -442,6 +452,67 @@ void calls_list(struct job *j)
 	v[4] = q.cursor_us[0] ? q.cursor_us : NULL;
 	v[5] = q.cursor_us[0] ? q.cursor_id : NULL;
 	job_query(j, sql, 6, v, got_list);
+}
+
+/* ---- a call's events ---- */
+
+static void got_events(PGresult *res, int err, void *arg)
+{
+	struct job *j = arg;
+	json_t *o;
+
+	if (err == 0 && !db_ok(res) && strncmp(evb_pgq_sqlstate(res), "22", 2) == 0) {
+		job_reply_error(j, 400, "invalid_field", "cursor", "not a cursor this API returned");
+		return;
+	}
+	if (err < 0 || !db_ok(res)) {
+		job_reply_db(j, res, err, "list the call's events");
+		return;
+	}
+	if (!(o = db_json(res))) {
+		job_reply_error(j, 404, "not_found", NULL, "no such call");
+		return;
+	}
+	job_reply_json(j, 200, with_success(o));
+}
+
+void calls_events(struct job *j)
+{
+	/* $1, $2 as BY_ID, $3 limit, $4 cursor time (us since 1970), $5 cursor
+	 * event id: oldest first, by ts (the time of receipt for an event
+	 * without one), the cursor names the last row shown. */
+	static const char sql[] =
+		"WITH c AS (SELECT k.id FROM calls k" BY_ID "),"
+		" page AS (SELECT e.*, coalesce(e.ts, e.created_at) AS at FROM call_events e"
+		"  WHERE e.call_id = (SELECT id FROM c) AND ($4::bigint IS NULL OR"
+		"  (coalesce(e.ts, e.created_at), e.event_id) >"
+		"  ('epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5::uuid))"
+		"  ORDER BY at, event_id LIMIT $3::int + 1),"
+		" shown AS (SELECT * FROM page ORDER BY at, event_id LIMIT $3::int)"
+		" SELECT json_build_object('call_id', c.id,"
+		"  'events', coalesce((SELECT json_agg(json_build_object('event_id', s.event_id,"
+		"   'type', s.type, 'ts', " TS("s.at") ", 'status', s.status, 'reason', s.reason,"
+		"   'payload', s.payload, 'raw', left(s.raw, 4096)) ORDER BY s.at, s.event_id)"
+		"   FROM shown s), '[]'::json),"
+		"  'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $3::int THEN"
+		"   (SELECT (extract(epoch FROM s.at) * 1000000)::bigint || '_' || s.event_id"
+		"    FROM shown s ORDER BY s.at DESC, s.event_id DESC LIMIT 1) END)"
+		" FROM c";
+	struct api_list_q q;
+	struct api_err e;
+	char limit[16];
+	const char *v[5];
+
+	if (api_parse_list_query(evb_http_req_query(j->req), 500, 100, &q, &e) < 0) {
+		job_reply_error(j, 400, "invalid_field", e.field, e.msg);
+		return;
+	}
+	id_params(j, v);
+	snprintf(limit, sizeof(limit), "%d", q.limit);
+	v[2] = limit;
+	v[3] = q.cursor_us[0] ? q.cursor_us : NULL;
+	v[4] = q.cursor_us[0] ? q.cursor_id : NULL;
+	job_query(j, sql, 5, v, got_events);
 }
 
 /* ---- the original app's routes ---- */

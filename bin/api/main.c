@@ -2,13 +2,14 @@
 #define USAGE                                                                       \
 	"evb-api [--provider-timeout-ms MS] [--rate N] [--burst N] [--twilio-cps N] " \
 	"[--vonage-cps N] [--pace-wait-ms MS] [--db-conns N] [--max-body BYTES] "     \
-	"[--gather-ms MS] [--config FILE] [--KEY=value ...]"
+	"[--gather-ms MS] [--web-dir DIR] [--config FILE] [--KEY=value ...]"
 #define HELP                                                                        \
 	"Places and hangs up calls through the Twilio and Vonage REST APIs, manages\n"  \
 	"agents, and answers questions about call history, over JSON/HTTP on\n"         \
 	"EVB_API_LISTEN; serves /metrics (Prometheus text, gathered from every\n"       \
-	"process's EVB_RUN_DIR/*.metrics socket) and /healthz. Every route but\n"       \
-	"/healthz needs \"Authorization: Bearer EVB_API_TOKEN\". Reference: docs/api.md.\n\n" \
+	"process's EVB_RUN_DIR/*.metrics socket), /healthz, and a web dashboard at /\n"  \
+	"(docs/dashboard.md). Every route but /healthz and the dashboard's static\n"   \
+	"files needs \"Authorization: Bearer EVB_API_TOKEN\". Reference: docs/api.md.\n\n" \
 	"  --provider-timeout-ms MS  longest wait for Twilio or Vonage (default 15000);\n" \
 	"                        past it a create answers 504 and the call is failed\n"   \
 	"  --rate N, --burst N   requests per second per client address, and the\n"     \
@@ -19,6 +20,8 @@
 	"  --db-conns N          database connections (default 4)\n"                   \
 	"  --max-body BYTES      largest request body (default 65536); beyond: 413\n"  \
 	"  --gather-ms MS        wait for each process's metrics (default 500)\n"      \
+	"  --web-dir DIR         the dashboard's files (default: ../share/evibridge/web\n" \
+	"                        beside the program, else a checkout's web/)\n"        \
 	"  --config FILE         read KEY=value settings (default ./evibridge.env)\n"   \
 	"  --KEY=value           override one setting (see evibridge.env.sample)\n"     \
 	"  -h, --help            this text;  -V, --version  the version\n\n"           \
@@ -73,6 +76,7 @@ static int parse_opts(int argc, char **argv, struct api_opts *o)
 		{ "db-conns", required_argument, NULL, 'd' },
 		{ "max-body", required_argument, NULL, 'm' },
 		{ "gather-ms", required_argument, NULL, 'g' },
+		{ "web-dir", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double v;
@@ -118,6 +122,9 @@ static int parse_opts(int argc, char **argv, struct api_opts *o)
 			if (num("--gather-ms", optarg, 10, 10000, &v) < 0)
 				return 100;
 			o->gather_ms = (unsigned)v;
+			break;
+		case 'W':
+			o->web_dir = optarg;
 			break;
 		default:
 			return usage();
@@ -292,6 +299,7 @@ int main(int argc, char **argv)
 		uv_loop_close(a.loop);
 	}
 	ratelimit_free(a.rl);
+	web_release(&a);
 	evb_tls_config_free(a.tls);
 	evb_jwt_key_free(a.vonage_key);
 	evb_cfg_free(cfg);

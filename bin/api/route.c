@@ -22,6 +22,7 @@ static const struct route_def routes[] = {
 	{ R_CALLS, "/v1/calls", "GET, HEAD, POST", { "calls_list", "calls_create" } },
 	{ R_CALL, "/v1/calls/*", "GET, HEAD", { "call_get" } },
 	{ R_CALL_HANGUP, "/v1/calls/*/hangup", "POST", { "call_hangup" } },
+	{ R_CALL_EVENTS, "/v1/calls/*/events", "GET, HEAD", { "call_events" } },
 	{ R_AGENTS, "/v1/agents", "GET, HEAD, POST", { "agents_list", "agent_create" } },
 	{ R_AGENT, "/v1/agents/*", "GET, HEAD, PUT, DELETE",
 	  { "agent_get", "agent_update", "agent_delete" } },

@@ -16,6 +16,7 @@ enum api_route {
 	R_CALLS,          /* GET list, POST create */
 	R_CALL,           /* GET one */
 	R_CALL_HANGUP,    /* POST */
+	R_CALL_EVENTS,    /* GET: the call's raw events */
 	R_AGENTS,         /* GET list, POST create */
 	R_AGENT,          /* GET, PUT, DELETE */
 	R_LEGACY_INITIATE,

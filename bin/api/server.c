@@ -274,6 +274,9 @@ static void dispatch(struct job *j)
 	case R_CALL_HANGUP:
 		calls_hangup(j);
 		break;
+	case R_CALL_EVENTS:
+		calls_events(j);
+		break;
 	case R_AGENTS:
 	case R_AGENT:
 		agents_handle(j);
@@ -322,6 +325,11 @@ static void on_request(struct evb_http_req *req, void *arg)
 		evb_http_req_add_header(req, "Retry-After", rs);
 		respond_error(a, req, m.name, start, 429, "rate_limited", NULL,
 			      "too many requests from this address");
+		return;
+	}
+	/* The dashboard's pages carry no data: the token is asked by the page. */
+	if (m.route == R_NONE && web_is_path(evb_http_req_path(req))) {
+		web_serve(a, req, start);
 		return;
 	}
 	if (!authorized(a, req)) {
@@ -380,6 +388,7 @@ static void on_signal(uv_signal_t *h, int signum)
 int api_start(struct api *a)
 {
 	char err[512];
+	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	a->loop = uv_default_loop();
@@ -394,6 +403,8 @@ int api_start(struct api *a)
 		EVB_LOG(LOG_ERR, "api", "EVB_CA_FILE: %s", err);
 		return 100;
 	}
+	if ((rc = web_init(a)) != 0)
+		return rc;
 	a->rl = ratelimit_new(RATELIMIT_SLOTS, a->o.rate, a->o.burst);
 	a->db = evb_pgq_new(a->loop, a->o.database_url, a->o.db_conns, 0);
 	if (!a->rl || !a->db) {
