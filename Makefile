@@ -29,7 +29,7 @@ BENCH := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 E2E := $(wildcard test/e2e/t*.sh)
 
 .PHONY: all check test test-unit test-e2e asan ubsan test-asan test-ubsan fuzz \
-	bench bench-audio bench-logger install clean deps demo run
+	bench bench-audio bench-logger bench-calls install clean deps demo run
 .DEFAULT_GOAL := all
 
 all: $(PROGS) $(TOOLS)
@@ -118,7 +118,7 @@ fuzz: | $(B)/.deps-ok
 			$(LF)/corpus-$$t test/fuzz/corpus/$${t#fuzz-} 2>&1 | tail -n 12; \
 	done
 
-bench: bench-audio bench-logger
+bench: bench-audio bench-logger bench-calls
 bench-audio: all $(BENCH)
 	$(B)/bench/bench-audio
 	sh bench/transcode-throughput.sh $(abspath $(B))
@@ -133,6 +133,9 @@ run: all
 
 bench-logger: all $(BENCH)
 	sh bench/bench-logger.sh $(abspath $(B))
+
+bench-calls: all
+	sh bench/bench-calls.sh $(abspath $(B))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/evibridge/sql \

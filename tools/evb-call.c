@@ -68,7 +68,8 @@
 #include <mbedtls/base64.h>
 #include <uv.h>
 
-#include "evb_conv.h"
+#include "evb_caller.h"
+#include "evb_frame.h"
 #include "evb_err.h"
 #include "evb_g711.h"
 #include "evb_httpc.h"
@@ -151,19 +152,6 @@ struct sim {
 static void finish(struct sim *s, const char *ended);
 static void webhook(struct sim *s, const char *url, int first);
 static void connect_ws(struct sim *s);
-
-static void random_hex(char *out, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	uint8_t b[32];
-
-	evb_tls_random(b, n / 2);
-	for (size_t i = 0; i < n / 2; i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 15];
-	}
-	out[n] = '\0';
-}
 
 static int inject(const struct sim *s, const char *mode)
 {
@@ -884,7 +872,7 @@ static void on_open(struct evb_ws *ws, void *arg)
 	s->gap_valid = 0;
 	s->seq = 0;
 	s->chunk = 0;
-	random_hex(s->stream_sid + 2, 32);
+	evb_caller_random_hex(s->stream_sid + 2, 32);
 	if (s->o->provider == TWILIO)
 		send_text(s, "{\"event\":\"connected\",\"protocol\":\"Call\",\"version\":\"1.0.0\"}");
 	if (inject(s, "media-before-start")) {
@@ -1013,43 +1001,9 @@ static void finish(struct sim *s, const char *ended)
 		json_decref(s->pend[--s->npend].msg);
 }
 
-struct srcbuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int src_cb(void *arg, const uint8_t *data, size_t n, int end)
-{
-	struct srcbuf *b = arg;
-
-	(void)end;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 65536;
-		uint8_t *p;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap)))
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	return 0;
-}
-
 /* The WAV to play, converted to the provider's codec and rate. */
 static int load_audio(struct sim *s)
 {
-	struct evb_conv_opts co = {
-		.in_codec = EVB_CODEC_WAV,
-		.out_codec = s->o->provider == TWILIO ? EVB_CODEC_ULAW : EVB_CODEC_L16,
-		.out_rate = s->o->provider == TWILIO ? 8000 : 16000,
-		.quality = 5, .gain = 1.0f, .frame_ms = 20,
-	};
-	struct srcbuf b = { 0 };
-	struct evb_conv *cv;
 	uint8_t *buf;
 	size_t len;
 	int e;
@@ -1060,22 +1014,13 @@ static int load_audio(struct sim *s)
 		fprintf(stderr, "evb-call: unable to read '%s': %s\n", s->o->play, evb_strerror(e));
 		return -1;
 	}
-	if (!(cv = evb_conv_new(&co))) {
-		free(buf);
-		return -1;
-	}
-	e = evb_conv_push(cv, buf, len, src_cb, &b);
-	if (e == 0)
-		evb_conv_flush(cv, src_cb, &b);
-	evb_conv_free(cv);
+	e = evb_caller_convert(buf, len, s->o->provider == TWILIO ? EVB_CODEC_ULAW : EVB_CODEC_L16,
+			       s->o->provider == TWILIO ? 8000 : 16000, &s->src, &s->src_len);
 	free(buf);
 	if (e < 0) {
 		fprintf(stderr, "evb-call: '%s': %s\n", s->o->play, evb_strerror(e));
-		free(b.p);
 		return -1;
 	}
-	s->src = b.p;
-	s->src_len = b.len;
 	return 0;
 }
 
@@ -1337,9 +1282,9 @@ int main(int argc, char **argv)
 	s.loop = uv_default_loop();
 	s.fb = o.frame_bytes ? (size_t)o.frame_bytes : o.provider == TWILIO ? 160 : 640;
 	memcpy(s.call_sid, "CA", 2);
-	random_hex(s.call_sid + 2, 32);
+	evb_caller_random_hex(s.call_sid + 2, 32);
 	memcpy(s.stream_sid, "MZ", 2);
-	random_hex(s.stream_sid + 2, 32);
+	evb_caller_random_hex(s.stream_sid + 2, 32);
 	evb_callid_random(id);
 	evb_callid_format(id, s.uuid);
 	snprintf(s.conv, sizeof(s.conv), "CON-%s", s.uuid);

@@ -1,0 +1,51 @@
+#!/bin/sh
+# evb-load against the whole stack: 5 concurrent Twilio calls for 3 s all
+# get through, hear the agent, and the generator reports its figures.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/test/lib-pg.sh"
+
+export EVB_RUN_DIR=$TMP/run
+export HUME_API_KEY=t1000-key TWILIO_AUTH_TOKEN=t1000-token EVB_API_TOKEN=t1000-api
+ING=$(free_port)
+API=$(free_port)
+FH=$(free_port)
+
+test_expect_success 'usage: --help, and a bad option exits 100' '
+	evb-load --help | grep -q "^usage: evb-load" &&
+	test_exit_code 100 evb-load --calls 0
+'
+
+test_expect_success_here 'PostgreSQL, the EVI stand-in and the stack' '
+	pg_start &&
+	evb_start_ready fakehume evb-fakehume --listen 127.0.0.1:$FH --no-espeak &&
+	cat >evb.env <<-ENV &&
+	TWILIO_ACCOUNT_SID=ACt1000000000000000000000000000000
+	PUBLIC_BASE_URL=http://127.0.0.1:$ING
+	EVB_LISTEN=127.0.0.1:$ING
+	EVB_API_LISTEN=127.0.0.1:$API
+	EVB_RUN_DIR=$EVB_RUN_DIR
+	HUME_EVI_URL=ws://127.0.0.1:$FH/v0/evi/chat
+	HUME_CONFIG_ID=t1000-config
+	DATABASE_URL=$DATABASE_URL
+	ENV
+	evb_start_ready sv evb-supervise --config evb.env
+'
+
+test_expect_success '5 calls for 3 s: all set up, frames both ways, figures reported' '
+	sox -n -r 8000 -b 16 -c 1 talk.wav synth 0.8 sine 300 vol 0.5 &&
+	evb-load --calls 5 --duration-s 3 --pause-ms 600 --play talk.wav \
+		--url http://127.0.0.1:$ING --json load.json >load.out &&
+	grep -q "^setup_ok=5$" load.out &&
+	grep -q "^failed=0$" load.out &&
+	awk -F= "\$1 == \"frames_sent\" { exit !(\$2 >= 5 * 140) }" load.out &&
+	awk -F= "\$1 == \"frames_heard\" { exit !(\$2 > 0) }" load.out &&
+	grep -q "^gen_late_p99_ms=" load.out &&
+	grep -q "^gap_p99_ms=" load.out &&
+	jq -e ".calls == 5 and .setup_ok == 5" load.json >/dev/null
+'
+
+test_expect_success_here 'stop everything' '
+	evb_stop sv && evb_stop fakehume && pg_stop
+'
+
+test_done
