@@ -20,6 +20,7 @@
 
 #include "evb_err.h"
 #include "evb_log.h"
+#include "evb_util.h"
 #include "spool.h"
 
 #define SEG_MAX (64u << 20)       /* a full segment is rotated */
@@ -312,27 +313,6 @@ static int take_lock(struct spool *sp, char *err, size_t errlen, int *locked)
 	return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void sp_free(struct spool *sp)
 {
 	if (sp->fd >= 0)
@@ -382,7 +362,7 @@ struct spool *spool_open(uv_loop_t *loop, const char *dir, unsigned sync_ms,
 		goto fail;
 	}
 	snprintf(sp->dir, sizeof(sp->dir), "%s", dir);
-	r = mkdir_p(dir);
+	r = evb_mkdir_p(dir);
 	if (r < 0) {
 		snprintf(err, errlen, "unable to create '%s': %s", dir, strerror(-r));
 		goto fail;
