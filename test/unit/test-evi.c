@@ -1,6 +1,7 @@
 /* evb_evi: the 48 prosody keys, parsing every message type EVI sends,
  * building client messages and the chat URL, and the schema checks. */
 #include <errno.h>
+#include <mbedtls/base64.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,30 @@ static void test_b64(void)
 	is_int(evb_evi_b64_decode("", 0, &out, &n), 0, "empty is fine");
 	ok(n == 0 && out != NULL, "... zero bytes");
 	free(out);
+	is_int(evb_evi_b64_decode("aGVs=G8=", 8, &out, &n), -EINVAL, "'=' inside refused");
+	is_int(evb_evi_b64_decode("aGVsbA==", 8, &out, &n), 0, "two padding characters");
+	ok(n == 4 && memcmp(out, "hell", 4) == 0, "decoded 'hell'");
+	free(out);
+	is_int(evb_evi_b64_decode("aGVsbG8h", 8, &out, &n), 0, "no padding needed");
+	ok(n == 6 && memcmp(out, "hello!", 6) == 0, "decoded 'hello!'");
+	free(out);
+	{
+		/* Every length and every byte value, against mbedTLS's encoder. */
+		uint8_t raw[300];
+		unsigned char enc[512];
+		size_t elen;
+		int good = 1;
+		for (size_t i = 0; i < sizeof(raw); i++)
+			raw[i] = (uint8_t)(i * 97 + 13);
+		for (size_t len = 0; len <= sizeof(raw) && good; len++) {
+			mbedtls_base64_encode(enc, sizeof(enc), &elen, raw, len);
+			if (evb_evi_b64_decode((const char *)enc, elen, &out, &n) != 0 || n != len ||
+			    memcmp(out, raw, len) != 0)
+				good = 0;
+			free(out);
+		}
+		ok(good, "round trip with mbedTLS's encoder for lengths 0..300");
+	}
 }
 
 static void test_build(void)
