@@ -29,7 +29,7 @@ BENCH := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 E2E := $(wildcard test/e2e/t*.sh)
 
 .PHONY: all check test test-unit test-e2e asan ubsan test-asan test-ubsan fuzz \
-	bench bench-audio bench-logger bench-calls install clean deps demo run
+	bench bench-audio bench-evi bench-logger bench-calls install clean deps demo run
 .DEFAULT_GOAL := all
 
 all: $(PROGS) $(TOOLS)
@@ -118,7 +118,7 @@ fuzz: | $(B)/.deps-ok
 			$(LF)/corpus-$$t test/fuzz/corpus/$${t#fuzz-} 2>&1 | tail -n 12; \
 	done
 
-bench: bench-audio bench-logger bench-calls
+bench: bench-audio bench-evi bench-logger bench-calls
 bench-audio: all $(BENCH)
 	$(B)/bench/bench-audio
 	sh bench/transcode-throughput.sh $(abspath $(B))
@@ -130,6 +130,9 @@ demo: all
 run: all
 	@test -f evibridge.env || { echo "make run: no ./evibridge.env: copy evibridge.env.sample and fill it in" >&2; exit 100; }
 	$(B)/evb-supervise --config evibridge.env
+
+bench-evi: all $(BENCH)
+	$(B)/bench/bench-evi
 
 bench-logger: all $(BENCH)
 	sh bench/bench-logger.sh $(abspath $(B))
