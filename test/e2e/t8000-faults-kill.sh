@@ -1,0 +1,214 @@
+#!/bin/sh
+# Issue 8, faults: the full stack under evb-supervise with 20 simulated calls
+# running (Twilio and Vonage mixed); kill -9 of evb-transcode, then
+# evb-hume, then evb-logger, each in turn. Every call goes on to its normal
+# end, every caller hears the agent again soon after each restart, and
+# PostgreSQL has every call's start and end and every utterance EVI sent
+# outside the window in which evb-hume was dead, each exactly once.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/test/lib-pg.sh"
+
+export EVB_RUN_DIR=$TMP/run
+export HUME_API_KEY=t8000-key TWILIO_AUTH_TOKEN=t8000-token EVB_API_TOKEN=t8000-api
+ING=$(free_port)
+API=$(free_port)
+FH=$(free_port)
+NCALLS=20
+# How soon after a restart every caller must hear a new reply of the agent
+# (see heard_after). The callers speak for 1 s in every 2 s and the agent
+# answers a turn after 500 ms of silence, so one is due about 1.5-2 s after
+# the restart (measured: 1.4-1.9 s, once 3.0 s under ASan when the turn the
+# outage cut into went unanswered and the next one was). The bound allows
+# one such missed turn on a loaded 2-core CI runner, not two.
+HEAR_S=${T8000_HEAR_S:-5}
+
+# Monotonic time in ns, the clock of evb-call's messages.jsonl (t_ns).
+mono() { perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e \
+	'printf "%.0f\n", clock_gettime(CLOCK_MONOTONIC) * 1e9'; }
+child_pid() { evb-supervise status | awk -v p="evb-$1" '$1 == p && $2 == "up" { print $3 }'; }
+empty() { test ! -s "$1" || { echo "$1:"; cat "$1"; return 1; }; }
+health() { curl -s "http://127.0.0.1:$ING/healthz" | jq -r ".$1"; }
+
+test_expect_success_here 'PostgreSQL, the EVI stand-in and the stack' '
+	pg_start &&
+	evb_start_ready fakehume evb-fakehume --listen 127.0.0.1:$FH --no-espeak \
+		--record $TMP/fakehume.jsonl &&
+	cat >evb.env <<-ENV &&
+	TWILIO_ACCOUNT_SID=ACt8000000000000000000000000000000
+	PUBLIC_BASE_URL=http://127.0.0.1:$ING
+	EVB_LISTEN=127.0.0.1:$ING
+	EVB_API_LISTEN=127.0.0.1:$API
+	EVB_RUN_DIR=$EVB_RUN_DIR
+	HUME_EVI_URL=ws://127.0.0.1:$FH/v0/evi/chat
+	HUME_CONFIG_ID=t8000-config
+	DATABASE_URL=$DATABASE_URL
+	EVB_DRAIN_S=15
+	ENV
+	evb_start_ready sv evb-supervise --config evb.env
+'
+
+# 18 s of caller speech: 1 s of tone, 1 s of silence, 9 times.
+sox -n -r 8000 -b 16 -c 1 talk.wav synth 1 sine 300 vol 0.5 pad 0 1 repeat 8
+
+test_expect_success_here "$NCALLS calls start and hear the agent" '
+	i=0 &&
+	while [ $i -lt $NCALLS ]; do
+		if [ $((i % 2)) -eq 0 ]; then prov=twilio; else prov=vonage; fi &&
+		evb_start call$i evb-call --provider $prov --url http://127.0.0.1:$ING \
+			--play talk.wav --out c$i --timeout-s 90 || break
+		i=$((i + 1))
+	done &&
+	wait_for "test \"\$(health streams)\" = $NCALLS" 30 &&
+	f=$(health frames_out) &&
+	wait_for "test \$(health frames_out) -gt $((f + NCALLS * 25))" 20
+'
+
+# replies: how many assistant messages evb-fakehume has sent so far.
+replies() { grep -c '"ev":"sent","msg":{"type":"assistant_message"' $TMP/fakehume.jsonl; }
+
+# kill_and_restart NAME: kill -9 of evb-NAME; its restart time (mono) in
+# restart-NAME; then waits until evb-fakehume has answered two more turns
+# per call, so that the next kill comes on a recovered stack.
+kill_and_restart() {
+	old=$(child_pid "$1") && test -n "$old" &&
+	mono >kill-$1 && kill -KILL "$old" &&
+	wait_for "p=\$(child_pid $1) && test -n \"\$p\" && test \"\$p\" != $old" 10 &&
+	mono >restart-$1 &&
+	say "evb-$1 $old killed, back as $(child_pid "$1")" &&
+	r=$(replies) &&
+	wait_for "test \$(replies) -ge $((r + 2 * NCALLS))" 20
+}
+
+for p in transcode hume logger; do
+	test_expect_success_here "kill -9 of evb-$p during the calls: restarted" "
+		kill_and_restart $p &&
+		test \"\$(health streams)\" = $NCALLS
+	"
+done
+
+test_expect_success_here 'every call goes on to its normal end' '
+	i=0 && bad=0 &&
+	while [ $i -lt $NCALLS ]; do
+		evb_wait call$i; rc=$?
+		if [ $rc -ne 0 ] || ! grep -q "^ended=caller" $TMP/call$i.out; then
+			echo "call$i: exit $rc"; cat $TMP/call$i.out; bad=1
+		fi
+		i=$((i + 1))
+	done &&
+	test $bad -eq 0
+'
+
+# heard_after CALL T0 LIMIT_S: the agent's replies reach CALL again after a
+# restart at T0 (ns): the first reply to begin (a frame after 300 ms of
+# none) later than T0 + 1 s, so one that answers caller audio that went
+# through the restarted daemon, begins within LIMIT_S of T0. Prints its
+# delay in ms.
+heard_after() {
+	perl -e '
+		my ($f, $t0, $lim) = @ARGV; my ($prev, $first);
+		open my $h, "<", $f or die "$f: $!\n";
+		while (<$h>) {
+			next unless /"kind":"(media|binary)"/ && /"t_ns":(\d+)/;
+			my $t = $1;
+			if ($t > $t0 + 1e9 && (!defined $prev || $t - $prev >= 300e6)) { $first = $t; last }
+			$prev = $t;
+		}
+		unless (defined $first) { print "never\n"; exit 1 }
+		my $ms = ($first - $t0) / 1e6;
+		printf "%.0f\n", $ms;
+		exit($ms <= $lim * 1000 ? 0 : 1);' "$1/messages.jsonl" "$2" "$3"
+}
+
+test_expect_success 'after each restart, every caller heard the agent again' '
+	for p in transcode hume logger; do
+		t0=$(cat restart-$p) && i=0 && worst=0 &&
+		while [ $i -lt $NCALLS ]; do
+			ms=$(heard_after c$i $t0 $HEAR_S) ||
+				{ echo "c$i: agent not heard within $HEAR_S s of evb-$p restart ($ms ms)"; return 1; }
+			[ "$ms" -gt $worst ] && worst=$ms
+			i=$((i + 1))
+		done &&
+		echo "evb-$p: worst $worst ms" >>$TMP/heard-worst || return 1
+	done
+'
+
+for p in transcode hume logger; do
+	test -f restart-$p && say "evb-$p back $(( ($(cat restart-$p) - $(cat kill-$p)) / 1000000 )) ms after kill -9"
+done
+test -f heard-worst && say "new agent reply heard after the restart, worst of $NCALLS calls: $(tr "\n" " " <heard-worst)"
+
+test_expect_success_here 'the events drain to PostgreSQL' '
+	wait_for "test \"\$(health events_pending)\" = 0" 30 &&
+	q="SELECT count(*) FROM calls WHERE started_at IS NOT NULL AND ended_at IS NOT NULL" &&
+	wait_for "test \"\$(pg_query \"$q\")\" -ge $NCALLS" 30 &&
+	wait_for "test \"\$(pg_query \"SELECT count(*) FROM calls WHERE status = '"'"'completed'"'"'\")\" -ge $NCALLS" 30
+'
+
+test_expect_success 'each call: call.started and call.ended once, utterances both ways' '
+	pg_query "SELECT c.id FROM calls c WHERE
+		(SELECT count(*) FROM call_events e WHERE e.call_id = c.id AND e.type = '"'"'call.started'"'"') <> 1
+		OR (SELECT count(*) FROM call_events e WHERE e.call_id = c.id AND e.type = '"'"'call.ended'"'"') < 1
+		OR NOT EXISTS (SELECT 1 FROM utterances u WHERE u.call_id = c.id AND u.role = '"'"'user'"'"')
+		OR NOT EXISTS (SELECT 1 FROM utterances u WHERE u.call_id = c.id AND u.role = '"'"'assistant'"'"')" >bad &&
+	test "$(pg_query "SELECT count(*) FROM calls")" -eq $NCALLS &&
+	empty bad
+'
+
+# sent_utterances: the final user and assistant messages evb-fakehume sent,
+# as "call_id role text" lines (groups file: "chat_group_id call_id"). On a
+# connection that broke (evb-hume killed), what was sent in its last 300 ms
+# is left out, and so is a reply still playing then: evb-hume holds an
+# assistant utterance until the reply ends (assistant_end) or is
+# interrupted, to mark it, and a killed evb-hume never sent it.
+sent_utterances() {
+	perl -MJSON::PP -e '
+		my (%group, %broke, %done, @sent, %call);
+		open my $g, "<", "groups" or die "groups: $!\n";
+		while (<$g>) { chomp; my ($grp, $id) = split / /; $call{$grp} = $id }
+		while (<STDIN>) {
+			my $r = eval { decode_json($_) } or next;
+			my ($ev, $c) = ($r->{ev} // "", $r->{conn} // 0);
+			$group{$c} = $r->{chat_group_id} if $ev eq "open";
+			$broke{$c} //= $r->{t} if $ev eq "close" && ($r->{code} // 0) != 1000;
+			next unless $ev eq "sent" && ref $r->{msg} eq "HASH";
+			my $m = $r->{msg};
+			my $type = $m->{type} // "";
+			push @{$done{$c}}, $r->{t} if $type =~ /^(assistant_end|user_interruption)$/;
+			next unless $type =~ /^(user|assistant)_message$/ && !$m->{interim};
+			push @sent, [$c, $r->{t}, $m->{message}{role}, $m->{message}{content}];
+		}
+		for (@sent) {
+			my ($c, $t, $role, $text) = @$_;
+			if (defined $broke{$c}) {
+				my $end = $broke{$c} - 300;
+				next if $t > $end;
+				next if $role eq "assistant" &&
+					!grep { $_ >= $t && $_ <= $end } @{$done{$c} // []};
+			}
+			print $call{$group{$c}} // "group-$group{$c}", " $role $text\n";
+		}' <$TMP/fakehume.jsonl
+}
+
+test_expect_success 'no utterance stored twice, none sent outside the evb-hume outage lost' '
+	pg_query "SELECT DISTINCT payload->>'"'"'chat_group_id'"'"', call_id FROM call_events
+		WHERE type = '"'"'chat.metadata'"'"'" | tr "|" " " >groups &&
+	pg_query "SELECT call_id, role, text FROM utterances" | tr "|" " " | sort >stored &&
+	sort stored | uniq -d >dups && empty dups &&
+	sent_utterances | sort >sent &&
+	test $(wc -l <sent) -ge $((NCALLS * 8)) &&
+	comm -23 sent stored >lost && empty lost &&
+	say "$(wc -l <stored) utterances stored, $(wc -l <sent) expected at least"
+'
+
+# Each child, the restarted ones too, exits 0 at the end: under ASan that is
+# also LeakSanitizer finding no leak once the calls have ended.
+test_expect_success_here 'SIGTERM: all five exit 0, then the stand-ins stop' '
+	kill -TERM $(evb_pid sv) && { evb_wait sv; rc=$?; } &&
+	for p in api ingress transcode hume logger; do
+		grep -q "supervise: evb-$p (pid [0-9]*) exited 0\$" $TMP/sv.log ||
+			{ echo "evb-$p did not exit 0:"; grep "evb-$p" $TMP/sv.log | tail -n 20; rc=1; }
+	done &&
+	evb_stop fakehume && pg_stop && test $rc -eq 0
+'
+
+test_done
