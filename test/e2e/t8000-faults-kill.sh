@@ -7,6 +7,7 @@
 # outside the window in which evb-hume was dead, each exactly once.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/test/lib-pg.sh"
+. "$TOP/test/lib-stack.sh"
 
 export EVB_RUN_DIR=$TMP/run
 export HUME_API_KEY=t8000-key TWILIO_AUTH_TOKEN=t8000-token EVB_API_TOKEN=t8000-api
@@ -26,8 +27,6 @@ HEAR_S=${T8000_HEAR_S:-5}
 mono() { perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e \
 	'printf "%.0f\n", clock_gettime(CLOCK_MONOTONIC) * 1e9'; }
 child_pid() { evb-supervise status | awk -v p="evb-$1" '$1 == p && $2 == "up" { print $3 }'; }
-empty() { test ! -s "$1" || { echo "$1:"; cat "$1"; return 1; }; }
-health() { curl -s "http://127.0.0.1:$ING/healthz" | jq -r ".$1"; }
 
 test_expect_success_here 'PostgreSQL, the EVI stand-in and the stack' '
 	pg_start &&
@@ -64,7 +63,6 @@ test_expect_success_here "$NCALLS calls start and hear the agent" '
 '
 
 # replies: how many assistant messages evb-fakehume has sent so far.
-replies() { grep -c '"ev":"sent","msg":{"type":"assistant_message"' $TMP/fakehume.jsonl; }
 
 # kill_and_restart NAME: kill -9 of evb-NAME; its restart time (mono) in
 # restart-NAME; then waits until evb-fakehume has answered two more turns
@@ -153,41 +151,6 @@ test_expect_success 'each call: call.started and call.ended once, utterances bot
 	test "$(pg_query "SELECT count(*) FROM calls")" -eq $NCALLS &&
 	empty bad
 '
-
-# sent_utterances: the final user and assistant messages evb-fakehume sent,
-# as "call_id role text" lines (groups file: "chat_group_id call_id"). On a
-# connection that broke (evb-hume killed), what was sent in its last 300 ms
-# is left out, and so is a reply still playing then: evb-hume holds an
-# assistant utterance until the reply ends (assistant_end) or is
-# interrupted, to mark it, and a killed evb-hume never sent it.
-sent_utterances() {
-	perl -MJSON::PP -e '
-		my (%group, %broke, %done, @sent, %call);
-		open my $g, "<", "groups" or die "groups: $!\n";
-		while (<$g>) { chomp; my ($grp, $id) = split / /; $call{$grp} = $id }
-		while (<STDIN>) {
-			my $r = eval { decode_json($_) } or next;
-			my ($ev, $c) = ($r->{ev} // "", $r->{conn} // 0);
-			$group{$c} = $r->{chat_group_id} if $ev eq "open";
-			$broke{$c} //= $r->{t} if $ev eq "close" && ($r->{code} // 0) != 1000;
-			next unless $ev eq "sent" && ref $r->{msg} eq "HASH";
-			my $m = $r->{msg};
-			my $type = $m->{type} // "";
-			push @{$done{$c}}, $r->{t} if $type =~ /^(assistant_end|user_interruption)$/;
-			next unless $type =~ /^(user|assistant)_message$/ && !$m->{interim};
-			push @sent, [$c, $r->{t}, $m->{message}{role}, $m->{message}{content}];
-		}
-		for (@sent) {
-			my ($c, $t, $role, $text) = @$_;
-			if (defined $broke{$c}) {
-				my $end = $broke{$c} - 300;
-				next if $t > $end;
-				next if $role eq "assistant" &&
-					!grep { $_ >= $t && $_ <= $end } @{$done{$c} // []};
-			}
-			print $call{$group{$c}} // "group-$group{$c}", " $role $text\n";
-		}' <$TMP/fakehume.jsonl
-}
 
 test_expect_success 'no utterance stored twice, none sent outside the evb-hume outage lost' '
 	pg_query "SELECT DISTINCT payload->>'"'"'chat_group_id'"'"', call_id FROM call_events

@@ -6,6 +6,7 @@
 # every call's start and end and every utterance EVI sent, each once.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/test/lib-pg.sh"
+. "$TOP/test/lib-stack.sh"
 
 export EVB_RUN_DIR=$TMP/run
 export HUME_API_KEY=t8040-key TWILIO_AUTH_TOKEN=t8040-token EVB_API_TOKEN=t8040-api
@@ -15,9 +16,6 @@ FH=$(free_port)
 NCALLS=6
 OUTAGE_S=30
 
-empty() { test ! -s "$1" || { echo "$1:"; cat "$1"; return 1; }; }
-health() { curl -s "http://127.0.0.1:$ING/healthz" | jq -r ".$1"; }
-replies() { grep -c '"ev":"sent","msg":{"type":"assistant_message"' $TMP/fakehume.jsonl; }
 # logger_metric NAME: a value evb-logger serves on its metrics socket.
 logger_metric() { metrics logger | awk -v n="$1" '$1 == n { printf "%d\n", $2 }'; }
 # backlog: events evb-logger has taken (and acked) but not yet written.
@@ -90,41 +88,6 @@ test_expect_success_here 'the spool drains to PostgreSQL' '
 	wait_for "test \$(backlog) -eq 0" 30 &&
 	test "$(logger_metric evb_logger_events_lost_total)" = 0
 '
-
-# sent_utterances: the final user and assistant messages evb-fakehume sent,
-# as "call_id role text" lines (groups file: "chat_group_id call_id"). On a
-# connection that broke (evb-hume killed), what was sent in its last 300 ms
-# is left out, and so is a reply still playing then: evb-hume holds an
-# assistant utterance until the reply ends (assistant_end) or is
-# interrupted, to mark it, and a killed evb-hume never sent it.
-sent_utterances() {
-	perl -MJSON::PP -e '
-		my (%group, %broke, %done, @sent, %call);
-		open my $g, "<", "groups" or die "groups: $!\n";
-		while (<$g>) { chomp; my ($grp, $id) = split / /; $call{$grp} = $id }
-		while (<STDIN>) {
-			my $r = eval { decode_json($_) } or next;
-			my ($ev, $c) = ($r->{ev} // "", $r->{conn} // 0);
-			$group{$c} = $r->{chat_group_id} if $ev eq "open";
-			$broke{$c} //= $r->{t} if $ev eq "close" && ($r->{code} // 0) != 1000;
-			next unless $ev eq "sent" && ref $r->{msg} eq "HASH";
-			my $m = $r->{msg};
-			my $type = $m->{type} // "";
-			push @{$done{$c}}, $r->{t} if $type =~ /^(assistant_end|user_interruption)$/;
-			next unless $type =~ /^(user|assistant)_message$/ && !$m->{interim};
-			push @sent, [$c, $r->{t}, $m->{message}{role}, $m->{message}{content}];
-		}
-		for (@sent) {
-			my ($c, $t, $role, $text) = @$_;
-			if (defined $broke{$c}) {
-				my $end = $broke{$c} - 300;
-				next if $t > $end;
-				next if $role eq "assistant" &&
-					!grep { $_ >= $t && $_ <= $end } @{$done{$c} // []};
-			}
-			print $call{$group{$c}} // "group-$group{$c}", " $role $text\n";
-		}' <$TMP/fakehume.jsonl
-}
 
 test_expect_success 'every utterance EVI sent is stored, once; each call started and ended once' '
 	pg_query "SELECT DISTINCT payload->>'"'"'chat_group_id'"'"', call_id FROM call_events
