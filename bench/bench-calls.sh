@@ -16,7 +16,10 @@
 # EVB_BENCH_BRIDGE_CPU / EVB_BENCH_GEN_CPU (cores for the bridge and for
 # evb-load + evb-fakehume + PostgreSQL; default 0 and 1 when there are two or
 # more; EVB_BENCH_PIN=0: no pinning), EVB_BENCH_ALL=1 (run the whole series
-# even past the first step that falls behind), EVB_BENCH_KEEP=1 (keep the temp dir).
+# even past the first step that falls behind), EVB_BENCH_KEEP=1 (keep the temp dir),
+# EVB_BENCH_PERF=1 (perf record the evibridge processes for 5 s in the middle
+# of each step; the top symbols go to BUILD_DIR/bench/perf-N.txt, the share
+# of each process and library to perf-N-dso.txt).
 # The load average is printed at the start and after each step: on a shared
 # machine, other work starves the generator (see gen late) and the bridge.
 set -eu
@@ -177,6 +180,15 @@ for n in $series; do
 	load_pid=$!
 	sleep $((n * 2 / 1000 + step_s / 2))
 	for p in $procs; do eval "pid=\$pid_$p; r_$p=\$(rss_kib \$pid)"; done
+	if [ -n "${EVB_BENCH_PERF:-}" ]; then
+		pids=$(for p in $procs; do eval "printf '%s,' \$pid_$p"; done)
+		perf record -q -F 1999 -g -p "${pids%,}" -o "$tmp/perf.data" -- sleep 5 >/dev/null 2>&1 &&
+			perf report -i "$tmp/perf.data" --no-children --sort comm,dso,sym --stdio \
+				-g none --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$' \
+				>"$out/perf-$n.txt" &&
+			perf report -i "$tmp/perf.data" --no-children --sort comm,dso --stdio -g none \
+				2>/dev/null | grep -v '^#' | grep -v '^$' >"$out/perf-$n-dso.txt" || true
+	fi
 	wait $load_pid || true
 	for p in $procs; do eval "pid=\$pid_$p; c1_$p=\$(cpu_ms \$pid)"; done
 	w1=$(date +%s.%N)

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/base64.h>
 
+#include "evb_b64.h"
 #include "evb_err.h"
 #include "evb_evi.h"
 
@@ -320,76 +320,32 @@ void evb_evi_msg_release(struct evb_evi_msg *m)
 
 /* ---- base64 ---- */
 
-/* Value of each base64 character, -1 for anything else. Audio is not
- * secret, so a table lookup (not mbedTLS's constant-time decoder, which cost
- * a third of evb-hume's CPU under load) is fine. */
-static int8_t b64_val[256];
-
-static void b64_init(void)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	if (b64_val['A'] == 0 && b64_val['/'] == 63)
-		return;
-	memset(b64_val, -1, sizeof(b64_val));
-	for (int i = 0; i < 64; i++)
-		b64_val[(uint8_t)alphabet[i]] = (int8_t)i;
-}
-
 int evb_evi_b64_decode(const char *in, size_t len, uint8_t **out, size_t *outlen)
 {
-	const uint8_t *p = (const uint8_t *)in;
-	size_t pad = 0, n;
-	uint8_t *buf, *o;
+	size_t max = EVB_B64_DEC_MAX(len);
+	uint8_t *buf = malloc(max ? max : 1);
+	int r;
 
 	*out = NULL;
 	*outlen = 0;
-	if (len % 4)
-		return -EINVAL;
-	if (len && p[len - 1] == '=')
-		pad = len > 1 && p[len - 2] == '=' ? 2 : 1;
-	n = len / 4 * 3 - pad;
-	if (!(buf = malloc(n ? n : 1)))
+	if (!buf)
 		return -ENOMEM;
-	b64_init();
-	o = buf;
-	/* One pass; '=' anywhere but the padding, whitespace and any other
-	 * character are refused. */
-	for (size_t i = 0; i < len; i += 4) {
-		int last = i + 4 == len;
-		int a = b64_val[p[i]], b = b64_val[p[i + 1]];
-		int c = last && pad == 2 ? 0 : b64_val[p[i + 2]];
-		int d = last && pad >= 1 ? 0 : b64_val[p[i + 3]];
-		uint32_t v;
-
-		if ((a | b | c | d) < 0) {
-			free(buf);
-			return -EINVAL;
-		}
-		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-		*o++ = (uint8_t)(v >> 16);
-		if (!(last && pad == 2))
-			*o++ = (uint8_t)(v >> 8);
-		if (!(last && pad >= 1))
-			*o++ = (uint8_t)v;
+	if ((r = evb_b64_decode(buf, max, in, len, outlen)) < 0) {
+		free(buf);
+		return r == -ENOBUFS ? -EINVAL : r;
 	}
 	*out = buf;
-	*outlen = n;
 	return 0;
 }
 
 char *evb_evi_b64_encode(const void *data, size_t len, size_t *outlen)
 {
-	size_t cap = 4 * ((len + 2) / 3) + 1, n = 0;
-	char *s = malloc(cap);
+	char *s = malloc(EVB_B64_ENC_LEN(len) + 1);
+	size_t n;
 
 	if (!s)
 		return NULL;
-	if (mbedtls_base64_encode((unsigned char *)s, cap, &n, data, len) != 0) {
-		free(s);
-		errno = ENOMEM;
-		return NULL;
-	}
+	n = evb_b64_encode(s, data, len);
 	s[n] = '\0';
 	if (outlen)
 		*outlen = n;
@@ -455,22 +411,16 @@ char *evb_evi_session_settings(const struct evb_evi_settings *s)
 char *evb_evi_audio_input(const void *pcm, size_t len, size_t *outlen)
 {
 	static const char head[] = "{\"type\":\"audio_input\",\"data\":\"", tail[] = "\"}";
-	size_t b64 = 4 * ((len + 2) / 3), n = 0;
-	size_t cap = sizeof(head) - 1 + b64 + sizeof(tail);
-	char *s = malloc(cap);
+	char *s = malloc(sizeof(head) - 1 + EVB_B64_ENC_LEN(len) + sizeof(tail));
+	size_t n;
 
 	if (!s)
 		return NULL;
 	memcpy(s, head, sizeof(head) - 1);
-	if (mbedtls_base64_encode((unsigned char *)s + sizeof(head) - 1, b64 + 1, &n, pcm, len) !=
-	    0) {
-		free(s);
-		errno = ENOMEM;
-		return NULL;
-	}
-	memcpy(s + sizeof(head) - 1 + n, tail, sizeof(tail));
+	n = sizeof(head) - 1 + evb_b64_encode(s + sizeof(head) - 1, pcm, len);
+	memcpy(s + n, tail, sizeof(tail));
 	if (outlen)
-		*outlen = sizeof(head) - 1 + n + sizeof(tail) - 1;
+		*outlen = n + sizeof(tail) - 1;
 	return s;
 }
 

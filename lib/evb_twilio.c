@@ -8,6 +8,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 
+#include "evb_b64.h"
 #include "evb_err.h"
 #include "evb_sign.h"
 #include "evb_twilio.h"
@@ -277,8 +278,8 @@ static int parse_fields(struct evb_twilio_msg *m, uint8_t *buf, size_t cap, char
 		m->chunk = num_at(o, "chunk");
 		if (m->timestamp_ms == -2 || m->chunk == -2)
 			return bad(err, errlen, "'media': chunk or timestamp is not a number");
-		r = mbedtls_base64_decode(buf, cap, &olen, (const uint8_t *)p, strlen(p));
-		if (r == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL) {
+		r = evb_b64_decode(buf, cap, p, strlen(p), &olen);
+		if (r == -ENOBUFS) {
 			bad(err, errlen, "'media' payload too large");
 			return EVB_ETOOBIG;
 		}
@@ -369,10 +370,9 @@ int evb_twilio_media_msg(char *out, size_t cap, const char *sid_json, const uint
 			 sid_json);
 	size_t olen;
 
-	if (n < 0 || (size_t)n >= cap ||
-	    mbedtls_base64_encode((uint8_t *)out + n, cap - (size_t)n, &olen, payload, len) != 0 ||
-	    (size_t)n + olen + 4 > cap)
+	if (n < 0 || (size_t)n + EVB_B64_ENC_LEN(len) + 4 > cap)
 		return -ENOBUFS;
+	olen = evb_b64_encode(out + n, payload, len);
 	memcpy(out + n + olen, "\"}}", 4);
 	return n + (int)olen + 3;
 }

@@ -39,7 +39,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <uv.h>
-#include <mbedtls/base64.h>
+#include "evb_b64.h"
 
 #include "evb_caller.h"
 #include "evb_frame.h"
@@ -151,12 +151,10 @@ static void send_text(struct call *c, const char *t, size_t n)
 
 static void send_media(struct call *c, const uint8_t *p)
 {
-	char b64[256], msg[512];
-	size_t olen;
+	char b64[EVB_B64_ENC_LEN(FRAME) + 1], msg[512];
 	int n;
 
-	if (mbedtls_base64_encode((uint8_t *)b64, sizeof(b64), &olen, p, FRAME) != 0)
-		return;
+	b64[evb_b64_encode(b64, p, FRAME)] = '\0';
 	n = snprintf(msg, sizeof(msg),
 		     "{\"event\":\"media\",\"sequenceNumber\":\"%u\",\"media\":{\"track\":\"inbound\","
 		     "\"chunk\":\"%u\",\"timestamp\":\"%u\",\"payload\":\"%s\"},\"streamSid\":\"%s\"}",
