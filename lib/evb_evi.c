@@ -12,6 +12,7 @@
 #include "evb_b64.h"
 #include "evb_err.h"
 #include "evb_evi.h"
+#include "evb_jscan.h"
 
 static const char *const type_names[EVB_EVI_NTYPES] = {
 	[EVB_EVI_CHAT_METADATA] = "chat_metadata",
@@ -277,15 +278,100 @@ static int parse_fields(struct pctx *x, const json_t *r, struct evb_evi_msg *m)
 	}
 }
 
+static void msg_init(struct evb_evi_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->interim = m->from_text = m->is_quick_response = m->response_required = -1;
+	m->begin_ms = m->end_ms = m->index = m->time = -1;
+}
+
+/* The audio_output fast path: most of EVI's bytes are audio_output
+ * messages, whose base64 string jansson would copy twice character by
+ * character. Only the plain shape is taken: no escapes anywhere, no
+ * repeated key, numbers jansson reads the same way, "id" and "index" of
+ * the expected types. Anything else returns 0 and goes to jansson, so both
+ * paths accept and refuse the same messages. */
+#define FAST_KEYS 16
+
+static int fast_keys_add(struct evb_jtok *keys, size_t *nk, const struct evb_jtok *k)
+{
+	if (k->escaped || *nk == FAST_KEYS)
+		return -1;
+	for (size_t i = 0; i < *nk; i++)
+		if (keys[i].len == k->len && memcmp(keys[i].s, k->s, k->len) == 0)
+			return -1;
+	keys[(*nk)++] = *k;
+	return 0;
+}
+
+static int fast_audio_output(const void *data, size_t len, struct evb_evi_msg *m)
+{
+	struct evb_jscan j;
+	struct evb_jtok t, v, keys[FAST_KEYS], id = { 0 }, audio = { 0 };
+	long long index = -1;
+	size_t nk = 0;
+	int have_type = 0;
+
+	evb_jscan_init(&j, data, len);
+	if (evb_jscan_next(&j, &t) != EVB_JT_OBJ)
+		return 0;
+	while (evb_jscan_next(&j, &t) == EVB_JT_KEY) {
+		if (fast_keys_add(keys, &nk, &t) < 0 || evb_jscan_next(&j, &v) == EVB_JT_ERR)
+			return 0;
+		if (evb_jtok_is(&t, "type")) {
+			if (!evb_jtok_is(&v, "audio_output"))
+				return 0;
+			have_type = 1;
+		} else if (evb_jtok_is(&t, "id")) {
+			if (v.type == EVB_JT_STR && !v.escaped)
+				id = v;
+			else if (v.type != EVB_JT_NULL)
+				return 0;
+		} else if (evb_jtok_is(&t, "index")) {
+			if (v.type != EVB_JT_NULL && (index = evb_jtok_uint(&v)) < 0)
+				return 0;
+		} else if (evb_jtok_is(&t, "data")) {
+			if (v.type != EVB_JT_STR || v.escaped)
+				return 0;
+			audio = v;
+		} else if (evb_jscan_skip_plain(&j, &v) < 0) {
+			return 0;
+		}
+	}
+	if (t.type != EVB_JT_OBJ_END || evb_jscan_next(&j, &t) != EVB_JT_EOF || !have_type ||
+	    !audio.s)
+		return 0;
+	if (id.s) {
+		if (!(m->owned = malloc(id.len + 1)))
+			return 0;
+		memcpy(m->owned, id.s, id.len);
+		m->owned[id.len] = '\0';
+		m->id = m->owned;
+	}
+	m->type = EVB_EVI_AUDIO_OUTPUT;
+	m->type_name = "audio_output";
+	m->index = index;
+	m->data = audio.s;
+	m->data_len = audio.len;
+	return 1;
+}
+
 int evb_evi_parse(const void *data, size_t len, struct evb_evi_msg *m, char *err, size_t errlen)
+{
+	msg_init(m);
+	if (fast_audio_output(data, len, m))
+		return 0;
+	return evb__evi_parse_json(data, len, m, err, errlen);
+}
+
+int evb__evi_parse_json(const void *data, size_t len, struct evb_evi_msg *m, char *err,
+			size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root, *type;
 	struct pctx x = { "message", err, errlen };
 
-	memset(m, 0, sizeof(*m));
-	m->interim = m->from_text = m->is_quick_response = m->response_required = -1;
-	m->begin_ms = m->end_ms = m->index = m->time = -1;
+	msg_init(m);
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return fail(err, errlen, "not JSON: %s", jerr.text);
@@ -316,6 +402,8 @@ void evb_evi_msg_release(struct evb_evi_msg *m)
 	if (m->root)
 		json_decref(m->root);
 	m->root = NULL;
+	free(m->owned);
+	m->owned = NULL;
 }
 
 /* ---- base64 ---- */

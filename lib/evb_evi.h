@@ -78,6 +78,7 @@ struct evb_evi_msg {
 	const char *code, *slug, *message; /* error */
 	const char *content;       /* tool_response, tool_error */
 	json_t *root;
+	char *owned; /* the fast path's copy of id */
 };
 
 /* Parses one text message from EVI. Returns 0 with m filled (m->type may be
@@ -86,6 +87,11 @@ struct evb_evi_msg {
  * field of the wrong JSON type, e.g. "audio_output: 'index' is not an
  * integer"); then m holds nothing to release. */
 int evb_evi_parse(const void *data, size_t len, struct evb_evi_msg *m, char *err, size_t errlen);
+
+/* evb_evi_parse() without its audio_output fast path: jansson for every
+ * message. For the fuzzer and tests, which check that both agree. */
+int evb__evi_parse_json(const void *data, size_t len, struct evb_evi_msg *m, char *err,
+			size_t errlen);
 
 /* Frees what evb_evi_parse() kept; m may be released twice. */
 void evb_evi_msg_release(struct evb_evi_msg *m);

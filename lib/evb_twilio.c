@@ -10,6 +10,7 @@
 
 #include "evb_b64.h"
 #include "evb_err.h"
+#include "evb_jscan.h"
 #include "evb_sign.h"
 #include "evb_twilio.h"
 
@@ -311,16 +312,141 @@ static int parse_fields(struct evb_twilio_msg *m, uint8_t *buf, size_t cap, char
 	return 0;
 }
 
-int evb_twilio_msg_parse(const void *data, size_t len, uint8_t *buf, size_t cap,
-			 struct evb_twilio_msg *m, char *err, size_t errlen)
+static void msg_init(struct evb_twilio_msg *m, char *err, size_t errlen)
 {
-	json_error_t je;
-	int r;
-
 	memset(m, 0, sizeof(*m));
 	m->sample_rate = m->channels = m->timestamp_ms = m->chunk = m->seq = -1;
 	if (err && errlen)
 		err[0] = '\0';
+}
+
+/* The media fast path (fifty messages a second a call): the plain shape
+ * Twilio sends, read without building a jansson tree. No escapes, no
+ * repeated keys, counters as digit strings or plain integers, a payload
+ * that decodes; anything else returns 0 and goes to jansson, so both paths
+ * accept and refuse the same messages. */
+#define FAST_KEYS 12
+
+static int fast_key(struct evb_jtok *keys, size_t *nk, const struct evb_jtok *k)
+{
+	if (k->escaped || *nk == FAST_KEYS)
+		return -1;
+	for (size_t i = 0; i < *nk; i++)
+		if (keys[i].len == k->len && memcmp(keys[i].s, k->s, k->len) == 0)
+			return -1;
+	keys[(*nk)++] = *k;
+	return 0;
+}
+
+/* A counter as Twilio sends it ("12", or 12): its value, or -1. */
+static long long fast_num(const struct evb_jtok *v)
+{
+	struct evb_jtok n = *v;
+
+	if (v->type == EVB_JT_STR && !v->escaped)
+		n.type = EVB_JT_NUM;
+	else if (v->type != EVB_JT_NUM)
+		return -1;
+	return evb_jtok_uint(&n);
+}
+
+static int fast_copy(char *out, size_t cap, const struct evb_jtok *v)
+{
+	if (v->type != EVB_JT_STR || v->escaped || v->len >= cap)
+		return -1;
+	memcpy(out, v->s, v->len);
+	out[v->len] = '\0';
+	return 0;
+}
+
+static int fast_media_obj(struct evb_jscan *j, struct evb_twilio_msg *m, struct evb_jtok *payload)
+{
+	struct evb_jtok t, v, keys[FAST_KEYS];
+	size_t nk = 0;
+
+	while (evb_jscan_next(j, &t) == EVB_JT_KEY) {
+		if (fast_key(keys, &nk, &t) < 0 || evb_jscan_next(j, &v) == EVB_JT_ERR)
+			return -1;
+		if (evb_jtok_is(&t, "payload")) {
+			if (v.type != EVB_JT_STR || v.escaped)
+				return -1;
+			*payload = v;
+		} else if (evb_jtok_is(&t, "track")) {
+			if (fast_copy(m->fast_track, sizeof(m->fast_track), &v) < 0)
+				return -1;
+			m->track = m->fast_track;
+		} else if (evb_jtok_is(&t, "chunk")) {
+			if ((m->chunk = fast_num(&v)) < 0)
+				return -1;
+		} else if (evb_jtok_is(&t, "timestamp")) {
+			if ((m->timestamp_ms = fast_num(&v)) < 0)
+				return -1;
+		} else if (evb_jscan_skip_plain(j, &v) < 0) {
+			return -1;
+		}
+	}
+	return t.type == EVB_JT_OBJ_END && payload->s ? 0 : -1;
+}
+
+static int fast_media(const void *data, size_t len, uint8_t *buf, size_t cap,
+		      struct evb_twilio_msg *m)
+{
+	struct evb_jscan j;
+	struct evb_jtok t, v, keys[FAST_KEYS], payload = { 0 };
+	size_t nk = 0, olen;
+	int is_media = 0, have_obj = 0;
+
+	evb_jscan_init(&j, data, len);
+	if (evb_jscan_next(&j, &t) != EVB_JT_OBJ)
+		return 0;
+	while (evb_jscan_next(&j, &t) == EVB_JT_KEY) {
+		if (fast_key(keys, &nk, &t) < 0 || evb_jscan_next(&j, &v) == EVB_JT_ERR)
+			return 0;
+		if (evb_jtok_is(&t, "event")) {
+			if (!evb_jtok_is(&v, "media"))
+				return 0;
+			is_media = 1;
+		} else if (evb_jtok_is(&t, "media")) {
+			if (v.type != EVB_JT_OBJ || fast_media_obj(&j, m, &payload) < 0)
+				return 0;
+			have_obj = 1;
+		} else if (evb_jtok_is(&t, "streamSid")) {
+			if (fast_copy(m->fast_sid, sizeof(m->fast_sid), &v) < 0)
+				return 0;
+			m->stream_sid = m->fast_sid;
+		} else if (evb_jtok_is(&t, "sequenceNumber")) {
+			if ((m->seq = fast_num(&v)) < 0)
+				return 0;
+		} else if (evb_jscan_skip_plain(&j, &v) < 0) {
+			return 0;
+		}
+	}
+	if (t.type != EVB_JT_OBJ_END || evb_jscan_next(&j, &t) != EVB_JT_EOF || !is_media ||
+	    !have_obj || evb_b64_decode(buf, cap, payload.s, payload.len, &olen) < 0)
+		return 0;
+	m->event = EVB_TWILIO_MEDIA;
+	m->name = "media";
+	m->payload = buf;
+	m->payload_len = olen;
+	return 1;
+}
+
+int evb_twilio_msg_parse(const void *data, size_t len, uint8_t *buf, size_t cap,
+			 struct evb_twilio_msg *m, char *err, size_t errlen)
+{
+	msg_init(m, err, errlen);
+	if (fast_media(data, len, buf, cap, m))
+		return 0;
+	return evb__twilio_msg_parse_json(data, len, buf, cap, m, err, errlen);
+}
+
+int evb__twilio_msg_parse_json(const void *data, size_t len, uint8_t *buf, size_t cap,
+			       struct evb_twilio_msg *m, char *err, size_t errlen)
+{
+	json_error_t je;
+	int r;
+
+	msg_init(m, err, errlen);
 	m->root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!m->root) {
 		if (err && errlen)

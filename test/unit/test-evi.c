@@ -375,9 +375,64 @@ static void test_checks(void)
 	ok(check_c("{\"x\":1}") == EVB_EJSON, "no type");
 }
 
+/* The audio_output fast path and the jansson path give the same verdict
+ * and the same fields, whichever of them takes the message. */
+static void test_fast_path(void)
+{
+	static const char *const msgs[] = {
+		"{\"type\":\"audio_output\",\"id\":\"a1\",\"index\":3,\"data\":\"UklGRg==\"}",
+		"{ \"data\" : \"\" , \"type\" : \"audio_output\" }",
+		"{\"type\":\"audio_output\",\"id\":null,\"index\":null,\"data\":\"QQ==\","
+		"\"custom_session_id\":null,\"extra\":{\"x\":[1,2.5,\"y\"]}}",
+		"{\"type\":\"audio_output\",\"id\":\"a\\u0031\",\"data\":\"QQ==\"}",
+		"{\"type\":\"audio_output\",\"index\":2.0,\"data\":\"QQ==\"}",
+		"{\"type\":\"audio_output\",\"index\":-4,\"data\":\"QQ==\"}",
+		"{\"type\":\"audio_output\",\"index\":\"4\",\"data\":\"QQ==\"}",
+		"{\"type\":\"audio_output\",\"data\":\"QQ==\",\"data\":\"QQ==\"}",
+		"{\"type\":\"audio_output\",\"x\":1,\"x\":2,\"data\":\"QQ==\"}",
+		"{\"type\":\"audio_output\",\"x\":\"\\u0000\",\"data\":\"QQ==\"}",
+		"{\"type\":\"audio_output\",\"x\":1e999,\"data\":\"QQ==\"}",
+		"{\"type\":\"audio_output\",\"id\":5,\"data\":\"QQ==\"}",
+		"{\"type\":\"audio_output\"}",
+		"{\"type\":\"audio_output\",\"data\":\"QQ==\"} x",
+		"{\"type\":\"assistant_end\"}",
+	};
+	static const int want[] = { 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, 0 };
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct evb_evi_msg a, b;
+		char e1[EVB_EVI_ERR_MAX], e2[EVB_EVI_ERR_MAX];
+		int r1 = evb_evi_parse(msgs[i], strlen(msgs[i]), &a, e1, sizeof(e1));
+		int r2 = evb__evi_parse_json(msgs[i], strlen(msgs[i]), &b, e2, sizeof(e2));
+		int same = r1 == r2 && (r1 < 0) == (want[i] < 0);
+
+		if (same && r1 == 0)
+			same = a.type == b.type && a.index == b.index && a.data_len == b.data_len &&
+			       ((!a.id && !b.id) || (a.id && b.id && strcmp(a.id, b.id) == 0)) &&
+			       memcmp(a.data ? a.data : "", b.data ? b.data : "", a.data_len) == 0;
+		ok(same, "fast path and jansson agree on message %zu (%s)", i,
+		   want[i] < 0 ? "refused" : "accepted");
+		if (r1 == 0)
+			evb_evi_msg_release(&a);
+		if (r2 == 0)
+			evb_evi_msg_release(&b);
+	}
+	{
+		struct evb_evi_msg m;
+		const char *s = msgs[0];
+
+		is_int(evb_evi_parse(s, strlen(s), &m, err, sizeof(err)), 0, "fast audio_output");
+		ok(!m.root && m.id && strcmp(m.id, "a1") == 0 && m.index == 3 && m.data_len == 8 &&
+		   memcmp(m.data, "UklGRg==", 8) == 0, "... read without jansson: id, index, data");
+		evb_evi_msg_release(&m);
+		evb_evi_msg_release(&m);
+	}
+}
+
 int main(void)
 {
 	test_emotions();
+	test_fast_path();
 	test_types();
 	test_parse_server();
 	test_b64();

@@ -194,8 +194,57 @@ static void test_twiml(void)
 	ok(t.has_start, "and is seen as <Start>");
 }
 
+/* The media fast path and the jansson path give the same verdict and the
+ * same fields, whichever of them takes the message. */
+static void test_fast_media(void)
+{
+	static const char *const msgs[] = {
+		"{\"event\":\"media\",\"sequenceNumber\":\"3\",\"media\":{\"track\":\"inbound\","
+		"\"chunk\":\"1\",\"timestamp\":\"5\",\"payload\":\"/////w==\"},\"streamSid\":\"MZ1\"}",
+		"{\"event\":\"media\",\"media\":{\"payload\":\"\"}}",
+		"{\"event\":\"media\",\"sequenceNumber\":7,\"media\":{\"chunk\":2,\"timestamp\":40,"
+		"\"payload\":\"QUJD\",\"extra\":[1,{\"a\":null}]},\"streamSid\":\"MZ2\"}",
+		"{\"event\":\"media\",\"streamSid\":\"M\\u005a\",\"media\":{\"payload\":\"QUJD\"}}",
+		"{\"event\":\"media\",\"media\":{\"payload\":\"QUJD\",\"payload\":\"QUJD\"}}",
+		"{\"event\":\"media\",\"media\":{\"payload\":\"QU JD\"}}",
+		"{\"event\":\"media\",\"media\":{\"payload\":\"QUJD\",\"chunk\":\"x\"}}",
+		"{\"event\":\"media\",\"sequenceNumber\":\"x\",\"media\":{\"payload\":\"QUJD\"}}",
+		"{\"event\":\"media\",\"media\":{\"payload\":5}}",
+		"{\"event\":\"media\"}",
+		"{\"event\":\"mark\",\"mark\":{\"name\":\"m1\"},\"streamSid\":\"MZ\"}",
+		"{\"event\":\"media\",\"media\":{\"payload\":\"QUJD\"}}]",
+	};
+	static const int fails[] = { 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 1 };
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		static uint8_t b1[EVB_TWILIO_PAYLOAD_MAX], b2[EVB_TWILIO_PAYLOAD_MAX];
+		struct evb_twilio_msg x, y;
+		char e1[160], e2[160];
+		int r1 = evb_twilio_msg_parse(msgs[i], strlen(msgs[i]), b1, sizeof(b1), &x, e1,
+					      sizeof(e1));
+		int r2 = evb__twilio_msg_parse_json(msgs[i], strlen(msgs[i]), b2, sizeof(b2), &y,
+						    e2, sizeof(e2));
+		int same = r1 == r2 && (r1 < 0) == fails[i];
+
+#define SAME_S(a, b) ((!(a) && !(b)) || ((a) && (b) && strcmp((a), (b)) == 0))
+		if (same && r1 == 0)
+			same = x.event == y.event && x.seq == y.seq && x.chunk == y.chunk &&
+			       x.timestamp_ms == y.timestamp_ms && x.payload_len == y.payload_len &&
+			       memcmp(b1, b2, x.payload_len) == 0 &&
+			       SAME_S(x.stream_sid, y.stream_sid) && SAME_S(x.track, y.track);
+#undef SAME_S
+		ok(same, "fast path and jansson agree on message %zu (%s)", i,
+		   fails[i] ? "refused" : "accepted");
+		if (r1 == 0)
+			evb_twilio_msg_release(&x);
+		if (r2 == 0)
+			evb_twilio_msg_release(&y);
+	}
+}
+
 int main(void)
 {
+	test_fast_media();
 	test_signature();
 	test_parse();
 	test_build();
