@@ -109,6 +109,9 @@ EVB_NOTIFY_FD=3 $pin_bridge "$build/evb-supervise" --config "$tmp/evb.env" \
 sv_pid=$!
 wait_file "$tmp/sv.ready" $sv_pid || { tail "$tmp/sv.log" >&2; exit 1; }
 
+# The agent every call asks for: its greeting, sent while the call rings,
+# is the first agent audio the caller hears.
+psql -q "$DATABASE_URL" -c "INSERT INTO agents (slug, name, greeting) VALUES ('bench', 'Bench', 'Hello, thank you for calling.') ON CONFLICT (slug) DO NOTHING" >/dev/null
 procs="ingress transcode hume logger api"
 pid_of() { "$build/evb-supervise" status | awk -v p="evb-$1" '$1 == p { print $3 }'; }
 for p in $procs; do
@@ -118,10 +121,14 @@ cpu_ms() { # PID: utime+stime in ms
 	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat"
 }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-# hist FILE_BEFORE FILE_AFTER DIRECTION Q: the Q-quantile (ms, bucket bound)
+# hist_q BEFORE AFTER METRIC LABELS Q: from two scrapes of a metrics
+# socket, the Q-quantile (ms, as the bucket's upper bound) of what histogram
+# METRIC's series whose labels contain LABELS observed in between; Q "max"
+# gives the highest bucket that grew. ">250" past the last bound, "null"
+# for no observation.
 hist_q() {
-	awk -v dir="$3" -v q="$4" '
-		/^evb_hop_latency_seconds_bucket/ && index($0, "direction=\"" dir "\"") {
+	awk -v metric="$3" -v sel="$4" -v q="$5" '
+		index($0, metric "_bucket{") == 1 && index($0, sel) {
 			match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
 			if (FILENAME == ARGV[1]) b[le] = $NF; else { a[le] = $NF; order[++n] = le }
 		}
@@ -129,11 +136,17 @@ hist_q() {
 			tot = a["+Inf"] - b["+Inf"]
 			if (tot <= 0) { print "null"; exit }
 			for (i = 1; i <= n; i++) {
-				if (a[order[i]] - b[order[i]] >= q * tot) {
+				c = a[order[i]] - b[order[i]]
+				if ((q == "max" && c == tot) || (q != "max" && c >= q * tot)) {
 					print (order[i] == "+Inf" ? ">250" : order[i] * 1000); exit
 				}
 			}
 		}' "$1" "$2"
+}
+lat() { # FILE_PREFIX METRIC LABELS: "p50 / p99 / max"
+	printf '%s / %s / %s' "$(hist_q "$1.before" "$1.after" "$2" "$3" 0.5)" \
+		"$(hist_q "$1.before" "$1.after" "$2" "$3" 0.99)" \
+		"$(hist_q "$1.before" "$1.after" "$2" "$3" max)"
 }
 
 # Memory at rest, before any call.
@@ -157,10 +170,11 @@ cat <<EOF
 ## make bench-calls
 $(date -u +%FT%TZ), $(uname -srm), $ncpu CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)); $how; load average before: $(cut -d' ' -f1-3 /proc/loadavg).
 Idle CPU (ms per s, subtracted below):$(for p in $procs; do printf ' %s %s' "$p" "$(eval echo "\$idle_$p")"; done).
-Each step: N Twilio calls (evb-load, ramp 2 ms per call) each streaming ${step_s} s of a 1.2 s prompt + 2 s pause in a loop against evb-fakehume --no-espeak.
+Each step: N Twilio calls (evb-load, ramp 2 ms per call, agent "bench" with a greeting) each streaming ${step_s} s of a 1.2 s prompt + 2 s pause in a loop against evb-fakehume --no-espeak.
+Latencies in ms as p50 / p99 / max (histogram bucket bounds: 0.1 0.25 0.5 1 2.5 5 10 25 50 100 250): caller→EVI is capture at evb-ingress to leaving evb-transcode, and to the audio_input written by evb-hume (the bridge end to end); EVI→caller is audio_output at evb-hume to leaving evb-transcode, and to an utterance's first frame written by evb-ingress when nothing else was queued; interrupt is user_interruption at evb-hume to the clear written by evb-ingress. Barge-in→clear and first audio are the caller's view (evb-load): from the caller starting to talk over the agent (EVI's own detection included) and from the stream's start.
 
-| N | load avg | real time | failed | gen late p99 ms | heard gap p99 / max ms | gaps >40 ms | caller→EVI hop p50/p99 ms | EVI→caller hop p50/p99 ms | barge-in→clear p50/p99 ms | first audio p50 ms | CPU ms per call-s: ingress transcode hume logger api = total | RSS KiB per call (total) |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| N | load avg | real time | failed | gen late p99 ms | heard gap p99 / max ms | gaps >40 ms | caller→EVI: transcode; bridge | EVI→caller: transcode; bridge, first frame | interrupt→clear, bridge | barge-in→clear p50/p99 | first audio p50/p99 | CPU ms per call-s: ingress transcode hume logger api = total | RSS KiB per call (total) |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 EOF
 start=$(date +%s)
 headline=0
@@ -171,11 +185,11 @@ sep=""
 for n in $series; do
 	now=$(date +%s)
 	[ $((now - start + step_s + n / 200 + 10)) -le "$budget_s" ] || { echo "(time budget reached before N=$n)"; break; }
-	metrics transcode >"$tmp/m.before"
+	for p in transcode hume ingress; do metrics $p >"$tmp/$p.before"; done
 	for p in $procs; do eval "pid=\$pid_$p; c0_$p=\$(cpu_ms \$pid)"; done
 	w0=$(date +%s.%N)
 	$pin_gen "$build/evb-load" --calls "$n" --url "http://127.0.0.1:$ING" \
-		--play "$tmp/prompt.wav" --duration-s "$step_s" --json "$tmp/load.json" \
+		--play "$tmp/prompt.wav" --duration-s "$step_s" --json "$tmp/load.json" --agent bench \
 		>"$tmp/load.out" 2>"$tmp/load.log" &
 	load_pid=$!
 	sleep $((n * 2 / 1000 + step_s / 2))
@@ -192,7 +206,7 @@ for n in $series; do
 	wait $load_pid || true
 	for p in $procs; do eval "pid=\$pid_$p; c1_$p=\$(cpu_ms \$pid)"; done
 	w1=$(date +%s.%N)
-	metrics transcode >"$tmp/m.after"
+	for p in transcode hume ingress; do metrics $p >"$tmp/$p.after"; done
 	cs=$(jq -r .call_seconds "$tmp/load.json" 2>/dev/null || echo 0)
 	[ "$cs" != "0" ] && [ -n "$cs" ] || cs=1
 	cpu_row="" cpu_json="" tot=0 rss_tot=0 rss_json=""
@@ -205,10 +219,12 @@ for n in $series; do
 		cpu_json="$cpu_json\"$p\":$d,"
 		rss_json="$rss_json\"$p\":$r,"
 	done
-	up50=$(hist_q "$tmp/m.before" "$tmp/m.after" up 0.5)
-	up99=$(hist_q "$tmp/m.before" "$tmp/m.after" up 0.99)
-	dn50=$(hist_q "$tmp/m.before" "$tmp/m.after" down 0.5)
-	dn99=$(hist_q "$tmp/m.before" "$tmp/m.after" down 0.99)
+	H=evb_hop_latency_seconds
+	lat_tu=$(lat "$tmp/transcode" $H 'direction="up"')
+	lat_hu=$(lat "$tmp/hume" $H 'direction="up"')
+	lat_td=$(lat "$tmp/transcode" $H 'direction="down"')
+	lat_id=$(lat "$tmp/ingress" $H 'direction="down_first"')
+	lat_ir=$(lat "$tmp/ingress" evb_interrupt_latency_seconds '')
 	j=$tmp/load.json
 	[ -s "$j" ] || echo '{"realtime":0,"failed":-1}' >"$j"
 	rt=$(jq -r .realtime "$j")
@@ -217,16 +233,16 @@ for n in $series; do
 	elif [ "$rt" = 1 ]; then verdict=yes
 	else verdict=NO; fi
 	la=$(cut -d' ' -f1 /proc/loadavg)
-	printf '| %s | %s | %s | %s | %s | %s / %s | %s | %s / %s | %s / %s | %s / %s | %s | %s = %s | %s |\n' \
+	printf '| %s | %s | %s | %s | %s | %s / %s | %s | %s; %s | %s; %s | %s | %s / %s | %s / %s | %s = %s | %s |\n' \
 		"$n" "$la" "$verdict" "$(jq -r .failed "$j")" \
 		"$(jq -r .gen_late_p99_ms "$j")" "$(jq -r .gap_p99_ms "$j")" "$(jq -r .gap_max_ms "$j")" \
-		"$(jq -r .gaps_over_40ms "$j")" "$up50" "$up99" "$dn50" "$dn99" \
+		"$(jq -r .gaps_over_40ms "$j")" "$lat_tu" "$lat_hu" "$lat_td" "$lat_id" "$lat_ir" \
 		"$(jq -r .bargein_to_clear_p50_ms "$j")" "$(jq -r .bargein_to_clear_p99_ms "$j")" \
-		"$(jq -r .first_audio_p50_ms "$j")" "$cpu_row" "$tot" "$rss_tot"
-	q() { case $1 in null|\>*) echo "null" ;; *) echo "$1" ;; esac; }
-	printf '%s{"n":%s,"loadavg":%s,"load":%s,"cpu_ms_per_call_s":{%s"total":%s},"rss_kib_per_call":{%s"total":%s},"hop_ms":{"up_p50":%s,"up_p99":%s,"down_p50":%s,"down_p99":%s}}' \
+		"$(jq -r .first_audio_p50_ms "$j")" "$(jq -r .first_audio_p99_ms "$j")" \
+		"$cpu_row" "$tot" "$rss_tot"
+	printf '%s{"n":%s,"loadavg":%s,"load":%s,"cpu_ms_per_call_s":{%s"total":%s},"rss_kib_per_call":{%s"total":%s},"latency_ms_p50_p99_max":{"transcode_up":"%s","bridge_up":"%s","transcode_down":"%s","bridge_down_first":"%s","interrupt_to_clear":"%s"}}' \
 		"$sep" "$n" "$la" "$(cat "$j")" "$cpu_json" "$tot" "$rss_json" "$rss_tot" \
-		"$(q "$up50")" "$(q "$up99")" "$(q "$dn50")" "$(q "$dn99")" >>"$out/calls.json"
+		"$lat_tu" "$lat_hu" "$lat_td" "$lat_id" "$lat_ir" >>"$out/calls.json"
 	sep=","
 	cp "$tmp/load.out" "$out/load-$n.txt"
 	if [ "$verdict" = yes ]; then

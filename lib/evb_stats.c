@@ -17,6 +17,11 @@
 #include "evb_log.h"
 #include "evb_stats.h"
 
+const double evb_stats_latency_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+					    0.01,   0.025,   0.05,   0.1,   0.25 };
+const size_t evb_stats_latency_nbounds =
+	sizeof(evb_stats_latency_bounds) / sizeof(evb_stats_latency_bounds[0]);
+
 #define MERGE_MAX_DEFAULT (8u << 20)
 
 enum { T_COUNTER, T_GAUGE, T_HISTOGRAM };

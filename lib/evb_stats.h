@@ -44,6 +44,10 @@ struct evb_metric *evb_stats_counter_of(struct evb_stats *s, const char *name,
 struct evb_metric *evb_stats_gauge(struct evb_stats *s, const char *name, const char *labels,
 				   const char *help);
 
+/* Bucket bounds (seconds) every latency histogram uses: 100 µs to 250 ms. */
+extern const double evb_stats_latency_bounds[];
+extern const size_t evb_stats_latency_nbounds;
+
 /* A histogram with n (1..EVB_STATS_MAX_BUCKETS) increasing upper bounds
  * (copied; "+Inf" is implied). Series of one name share its bounds. */
 struct evb_metric *evb_stats_histogram(struct evb_stats *s, const char *name,

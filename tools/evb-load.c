@@ -6,7 +6,7 @@
  * mistaken for a slow bridge. */
 #define USAGE                                                                               \
 	"evb-load [--calls N] [--url BASE] [--play FILE.wav] [--pause-ms MS] [--duration-s S] " \
-	"[--ramp-ms MS] [--timeout-s S] [--json FILE]"
+	"[--ramp-ms MS] [--timeout-s S] [--agent SLUG] [--json FILE]"
 #define HELP                                                                                \
 	"Places N simulated Twilio calls at once against evb-ingress: a signed voice\n"        \
 	"webhook, the <Connect><Stream> WebSocket with a signed handshake, connected,\n"       \
@@ -20,6 +20,7 @@
 	"  --duration-s S   how long each call streams (default 20)\n"                         \
 	"  --ramp-ms MS     spread the call starts over MS (default 2 ms per call)\n"          \
 	"  --timeout-s S    give up after S seconds (default: ramp + duration + 30)\n"        \
+	"  --agent SLUG     the agent to ask for (?agent= on the voice webhook)\n"            \
 	"  --json FILE      also write the figures as one JSON object\n"                      \
 	"  -h, --help, -V, --version\n\n"                                                     \
 	"Prints key=value lines: calls set up, failed, frames sent and heard, the\n"          \
@@ -63,7 +64,7 @@
 
 struct opts {
 	long calls, pause_ms, duration_s, ramp_ms, timeout_s;
-	const char *url, *play, *json, *token, *account;
+	const char *url, *play, *json, *token, *account, *agent;
 };
 
 /* A latency histogram: HIST_US buckets up to 1 s, then one overflow. */
@@ -569,6 +570,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "ramp-ms", required_argument, NULL, 'r' },
 		{ "timeout-s", required_argument, NULL, 'T' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "agent", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc = 0;
@@ -583,6 +585,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'r': o->ramp_ms = num("--ramp-ms", optarg, 0, 3600000, &rc); break;
 		case 'T': o->timeout_s = num("--timeout-s", optarg, 1, 86400, &rc); break;
 		case 'j': o->json = optarg; break;
+		case 'a':
+			o->agent = optarg;
+			if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+						strlen(optarg) || strlen(optarg) > 64) {
+				fprintf(stderr, "evb-load: --agent: expected a slug ([a-z0-9_-]), got "
+					"'%s'\n", optarg);
+				rc = 100;
+			}
+			break;
 		default: fprintf(stderr, "usage: %s\n", USAGE); return 100;
 		}
 	}
@@ -631,14 +642,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	l.o = &o;
 	l.loop = uv_default_loop();
-	n = strlen(o.url) + sizeof("/twilio/voice");
+	n = strlen(o.url) + sizeof("/twilio/voice?agent=") + (o.agent ? strlen(o.agent) : 0);
 	if (!(l.webhook_url = malloc(n)) || !(l.calls = calloc((size_t)o.calls, sizeof(*l.calls))) ||
 	    load_prompt(&l) < 0) {
 		fprintf(stderr, "evb-load: unable to set up: %s\n", strerror(errno ? errno : ENOMEM));
 		rc = 111;
 		goto out;
 	}
-	snprintf(l.webhook_url, n, "%s/twilio/voice", o.url);
+	snprintf(l.webhook_url, n, "%s/twilio/voice%s%s", o.url, o.agent ? "?agent=" : "",
+		 o.agent ? o.agent : "");
 	l.live = (int)o.calls;
 	l.t0_ns = evb_now_ns();
 	uv_timer_init(l.loop, &l.deadline);

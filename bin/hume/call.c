@@ -16,6 +16,7 @@
 #include "evb_frame.h"
 #include "evb_g711.h"
 #include "evb_log.h"
+#include "evb_stats.h"
 
 #define RETRY_MAX_MS 5000
 #define RESUME_FAILURES 2   /* then the chat group is given up: a new chat starts */
@@ -101,7 +102,9 @@ static void send_audio(struct call *c, const uint8_t *p, size_t n)
 	free(msg);
 }
 
-static void batch_add(struct call *c, const uint8_t *p, size_t n)
+/* capture_ns: when the audio reached evb-ingress (0 for audio that waited
+ * in the hold, which says nothing about the hop's own latency). */
+static void batch_add(struct call *c, const uint8_t *p, size_t n, uint64_t capture_ns)
 {
 	size_t bb = batch_bytes(c);
 
@@ -114,6 +117,8 @@ static void batch_add(struct call *c, const uint8_t *p, size_t n)
 	}
 	while (n) {
 		size_t k = bb - c->batch_len < n ? bb - c->batch_len : n;
+		if (c->batch_len == 0)
+			c->batch_ns = capture_ns;
 		memcpy(c->batch + c->batch_len, p, k);
 		c->batch_len += k;
 		p += k;
@@ -121,6 +126,12 @@ static void batch_add(struct call *c, const uint8_t *p, size_t n)
 		if (c->batch_len >= bb) {
 			send_audio(c, c->batch, c->batch_len);
 			c->batch_len = 0;
+			if (c->batch_ns) {
+				uint64_t now = evb_now_ns();
+				if (now > c->batch_ns)
+					evb_metric_observe(c->h->m_lat_up,
+							   (double)(now - c->batch_ns) / 1e9);
+			}
 		}
 	}
 }
@@ -156,7 +167,7 @@ static void flush_hold(struct call *c)
 	}
 	while (r->len) {
 		size_t k = r->cap - r->head < r->len ? r->cap - r->head : r->len;
-		batch_add(c, r->p + r->head, k);
+		batch_add(c, r->p + r->head, k, 0);
 		r->head = (r->head + k) % r->cap;
 		r->len -= k;
 	}
@@ -670,7 +681,7 @@ static void audio(struct hume *h, struct call *c, const struct evb_frame *f,
 		flush_hold(c);
 	}
 	if (c->ws_open && c->sent_rate)
-		batch_add(c, p, n);
+		batch_add(c, p, n, f->h.capture_ns);
 	else
 		hold(c, p, n);
 out:

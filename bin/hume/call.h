@@ -64,6 +64,7 @@ struct call {
 	uint64_t retry_at, ended_at;
 	uint8_t *batch;
 	size_t batch_len, batch_cap;
+	uint64_t batch_ns; /* capture time of the batch's oldest live audio, 0 if held */
 	struct ring hold;
 	char *out_id;
 	long long next_index;

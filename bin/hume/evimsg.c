@@ -97,6 +97,14 @@ static void emit_control(struct call *c, const char *json, uint16_t flags)
 	emit(c, EVB_KIND_CONTROL, EVB_CODEC_NONE, 0, flags, json, strlen(json), evb_now_ns(), 0);
 }
 
+/* A control frame stamped with when the EVI message behind it arrived,
+ * so evb-ingress can tell the whole hop's latency (user_interruption to
+ * the provider's clear). */
+static void emit_control_at(struct call *c, const char *json, uint64_t capture_ns)
+{
+	emit(c, EVB_KIND_CONTROL, EVB_CODEC_NONE, 0, 0, json, strlen(json), capture_ns, 0);
+}
+
 /* One audio_output WAV toward the caller; split when over the frame cap. */
 static void emit_wav(struct call *c, const uint8_t *wav, size_t len, uint64_t capture_ns)
 {
@@ -434,7 +442,7 @@ void evimsg_handle(struct call *c, int kind, const uint8_t *data, size_t len)
 		c->asst_speaking = 0;
 		if (c->conn)
 			evb_conn_drop_call(c->conn, c->id);
-		emit_control(c, "{\"type\":\"interrupt\"}", 0);
+		emit_control_at(c, "{\"type\":\"interrupt\"}", cap);
 		if ((ev = ev_new(c, "interruption"))) {
 			json_object_set_new(ev, "source", json_string("evi"));
 			if (m.time >= 0)

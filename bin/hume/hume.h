@@ -64,6 +64,7 @@ struct hume {
 	struct evb_stats *stats;
 	struct evb_stats_server *stats_srv;
 	struct evb_metric *m_calls, *m_sockets;
+	struct evb_metric *m_lat_up; /* caller audio: capture to audio_input written */
 };
 
 /* ---- daemon.c ---- */

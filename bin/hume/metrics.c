@@ -56,6 +56,10 @@ void hume_metrics_start(struct hume *h, const char *run)
 	h->m_calls = evb_stats_gauge(s, "evb_hume_calls_active", NULL, "Calls with state.");
 	h->m_sockets = evb_stats_gauge(s, "evb_hume_evi_sockets", NULL,
 				       "Open EVI chat WebSockets.");
+	h->m_lat_up = evb_stats_histogram(s, "evb_hop_latency_seconds",
+					  "hop=\"hume\",direction=\"up\"",
+					  "From capture to leaving this hop.", evb_stats_latency_bounds,
+					  evb_stats_latency_nbounds);
 	evb_stats_on_render(s, render, h);
 	snprintf(path, sizeof(path), "%s/hume%s", run, EVB_STATS_SUFFIX);
 	if (!(h->stats_srv = evb_stats_serve(h->loop, s, path)))

@@ -138,6 +138,8 @@ struct ing {
 	struct evb_stats *stats;
 	struct evb_stats_server *stats_srv;
 	struct evb_metric *m_calls, *m_streams;
+	struct evb_metric *m_lat_first; /* an utterance's first frame, when it finds the line idle */
+	struct evb_metric *m_interrupt; /* user_interruption at evb-hume to the clear written */
 };
 
 /* metrics.c: serve EVB_RUN_DIR/ingress.metrics; stop serving; free. */
@@ -229,7 +231,9 @@ void call_params(struct call *c, const struct evb_params *q);
  * frees it; play_stop() stops the tick for good. */
 void play_down(struct ing *d, const struct evb_frame *f);
 void play_kick(struct ing *d, struct call *c);
-void play_interrupt(struct ing *d, struct call *c);
+/* The agent was interrupted: queued audio goes, the provider gets a clear.
+ * capture_ns: when evb-hume got EVI's user_interruption (0: unknown). */
+void play_interrupt(struct ing *d, struct call *c, uint64_t capture_ns);
 void play_mark_echo(struct ing *d, struct call *c, const char *name);
 void play_drop(struct ing *d, struct call *c);
 void play_release(struct ing *d, struct call *c);

@@ -81,6 +81,15 @@ void ing_metrics_start(struct ing *d)
 				     "Calls ringing, live or waiting for their stream to return.");
 	d->m_streams = evb_stats_gauge(s, "evb_ingress_media_streams", NULL,
 				       "Open media WebSockets.");
+	d->m_lat_first = evb_stats_histogram(
+		s, "evb_hop_latency_seconds", "hop=\"ingress\",direction=\"down_first\"",
+		"From capture to leaving this hop (down_first: the first frame of an utterance "
+		"that finds nothing queued; up: see evb-hume).", evb_stats_latency_bounds,
+		evb_stats_latency_nbounds);
+	d->m_interrupt = evb_stats_histogram(
+		s, "evb_interrupt_latency_seconds", NULL,
+		"From EVI's user_interruption reaching evb-hume to the provider's clear written.",
+		evb_stats_latency_bounds, evb_stats_latency_nbounds);
 	evb_stats_on_render(s, render, d);
 	snprintf(path, sizeof(path), "%s/ingress%s", run, EVB_STATS_SUFFIX);
 	if (!(d->stats_srv = evb_stats_serve(d->loop, s, path)))

@@ -15,6 +15,7 @@
 #include "evb_callmap.h"
 #include "evb_err.h"
 #include "evb_log.h"
+#include "evb_stats.h"
 #include "ingress.h"
 
 #define TICK_FIRST_NS 10000000u /* a tick started by a send comes this much later */
@@ -243,8 +244,14 @@ void play_kick(struct ing *d, struct call *c)
 {
 	uint64_t now = evb_now_ns();
 
-	if (live(c) && c->qlen && now >= c->play_end_ns)
+	if (live(c) && c->qlen && now >= c->play_end_ns) {
+		/* Nothing else queued, the line idle: the hop's own latency. */
+		uint64_t cap = c->qcap_ns[c->qhead];
+
 		send_one(d, c, now);
+		if (cap && (now = evb_now_ns()) > cap)
+			evb_metric_observe(d->m_lat_first, (double)(now - cap) / 1e9);
+	}
 	if ((live(c) && (c->qlen || c->utt_open)) || c->hangup_pending) {
 		active_add(d, c);
 		tick_ensure(d);
@@ -292,7 +299,7 @@ static void tick_cb(uv_timer_t *t)
 
 /* ---- frames from evb-transcode ---- */
 
-void play_interrupt(struct ing *d, struct call *c)
+void play_interrupt(struct ing *d, struct call *c, uint64_t capture_ns)
 {
 	uint64_t now = evb_now_ns(), buffered = 0;
 	uint64_t sent_ms = (uint64_t)c->utt_frames * 20, played_ms;
@@ -307,6 +314,8 @@ void play_interrupt(struct ing *d, struct call *c)
 		media_send_clear(c->stream);
 		for (int i = 0; i < c->nmarks; i++)
 			c->marks[i].cleared = 1;
+		if (capture_ns && (now = evb_now_ns()) > capture_ns)
+			evb_metric_observe(d->m_interrupt, (double)(now - capture_ns) / 1e9);
 	}
 	d->st.interruptions++;
 	if ((ev = call_event(c, "interruption"))) {
@@ -359,7 +368,7 @@ static void control(struct ing *d, struct call *c, const struct evb_frame *f)
 	if (!type) {
 		EVB_LOG(LOG_WARNING, "play", "call=%s control frame without a 'type'", c->idstr);
 	} else if (strcmp(type, "interrupt") == 0) {
-		play_interrupt(d, c);
+		play_interrupt(d, c, f->h.capture_ns);
 	} else if (strcmp(type, "hangup") == 0) {
 		EVB_LOG(LOG_INFO, "play", "call=%s hangup asked: after %zu queued frames", c->idstr,
 			c->qlen);

@@ -16,8 +16,6 @@
 #include "transcode.h"
 
 /* Seconds from the audio's capture to its leaving evb-transcode. */
-static const double latency_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-					  0.01, 0.025, 0.05, 0.1, 0.25 };
 
 struct daemon {
 	uv_loop_t *loop;
@@ -126,7 +124,8 @@ static int stats_init(struct daemon *d, const char *run)
 {
 	struct evb_stats *s = evb_stats_new();
 	char path[PATH_MAX];
-	size_t nb = sizeof(latency_bounds) / sizeof(latency_bounds[0]);
+	size_t nb = evb_stats_latency_nbounds;
+	const double *latency_bounds = evb_stats_latency_bounds;
 
 	if (!s)
 		return -ENOMEM;
