@@ -415,6 +415,21 @@ static void flush(struct evb_stream *s)
 
 	if (s->writing || s->pend.len == 0 || !s->tcp_open || s->state == ST_CLOSING)
 		return;
+	/* Nothing in flight: try the socket at once. What leaves here needs no
+	 * request and no callback, and leaves the poll set alone (libuv
+	 * re-arms epoll after every uv_write that completes: one more system
+	 * call per message). An error is left to uv_write, which reports it
+	 * from its callback, never from inside the caller's write. */
+	b = uv_buf_init((char *)s->pend.p, (unsigned)s->pend.len);
+	r = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+	if (r > 0 && (size_t)r == s->pend.len) {
+		s->pend.len = 0;
+		return;
+	}
+	if (r > 0) {
+		memmove(s->pend.p, s->pend.p + r, s->pend.len - (size_t)r);
+		s->pend.len -= (size_t)r;
+	}
 	t = s->fly;
 	s->fly = s->pend;
 	s->pend = t;
@@ -440,6 +455,15 @@ static int tls_send_cb(void *arg, const uint8_t *data, size_t len)
 
 int evb_stream_write(struct evb_stream *s, const void *data, size_t len)
 {
+	int r = evb_stream_write_more(s, data, len);
+
+	if (r == 0)
+		flush(s);
+	return r;
+}
+
+int evb_stream_write_more(struct evb_stream *s, const void *data, size_t len)
+{
 	int r;
 
 	if (s->state != ST_OPEN)
@@ -457,7 +481,6 @@ int evb_stream_write(struct evb_stream *s, const void *data, size_t len)
 		if (r < 0)
 			return r;
 	}
-	flush(s);
 	return 0;
 }
 

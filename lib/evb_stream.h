@@ -82,6 +82,12 @@ void evb_stream_resume(struct evb_stream *s);
  * -ENOTCONN before the connection is up or once it is closing, or -errno. */
 int evb_stream_write(struct evb_stream *s, const void *data, size_t len);
 
+/* evb_stream_write() when more of the same message follows at once: the
+ * bytes wait for the next evb_stream_write(), so a message written in
+ * pieces (a WebSocket frame's header, then its payload) leaves in one
+ * system call. */
+int evb_stream_write_more(struct evb_stream *s, const void *data, size_t len);
+
 /* Bytes queued and not yet written to the socket (ciphertext for TLS). */
 size_t evb_stream_queued(const struct evb_stream *s);
 

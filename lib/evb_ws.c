@@ -244,10 +244,11 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 	struct evb_ws *ws = user;
 	int r;
 
-	(void)flags;
 	if (ws->mem)
 		return (ssize_t)len;
-	r = evb_stream_write(ws->s, data, len);
+	/* wslay hands over a frame's header, then its payload. */
+	r = (flags & WSLAY_MSG_MORE) ? evb_stream_write_more(ws->s, data, len)
+				     : evb_stream_write(ws->s, data, len);
 	if (r == EVB_EFULL) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
@@ -315,6 +316,8 @@ static void pump(struct evb_ws *ws)
 		drop(ws, "unable to send");
 		return;
 	}
+	if (!ws->mem)
+		(void)evb_stream_write(ws->s, "", 0); /* a header held for its payload leaves */
 	if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx))
 		finish(ws);
 }
