@@ -1,10 +1,12 @@
-/* Streaming resampler over SpeexDSP; equal rates copy samples through. */
+/* Streaming resampler over SpeexDSP; equal rates copy samples through, and
+ * 6:1 down (48 kHz to 8 kHz) goes through the two-stage evb_decim. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <speex/speex_resampler.h>
 
+#include "evb_decim.h"
 #include "evb_resample.h"
 
 #define EVB_RESAMPLE_MAX_RATE 384000
@@ -14,7 +16,8 @@
 #define EVB_RESAMPLE_SLACK 8
 
 struct evb_resampler {
-	SpeexResamplerState *st; /* NULL for pass-through */
+	SpeexResamplerState *st; /* NULL for pass-through or decim */
+	struct evb_decim *decim;
 	uint32_t in_rate, out_rate;
 };
 
@@ -34,6 +37,9 @@ struct evb_resampler *evb_resampler_new(uint32_t in_rate, uint32_t out_rate, int
 		return NULL;
 	r->in_rate = in_rate;
 	r->out_rate = out_rate;
+	if (quality >= EVB_RESAMPLE_DECIM_MIN_QUALITY && in_rate == 6 * out_rate &&
+	    (r->decim = evb_decim_new(in_rate, out_rate)))
+		return r;
 	if (in_rate != out_rate) {
 		r->st = speex_resampler_init(1, in_rate, out_rate, quality, &err);
 		if (!r->st) {
@@ -51,6 +57,7 @@ void evb_resampler_free(struct evb_resampler *r)
 		return;
 	if (r->st)
 		speex_resampler_destroy(r->st);
+	evb_decim_free(r->decim);
 	free(r);
 }
 
@@ -58,6 +65,8 @@ size_t evb_resampler_max_out(const struct evb_resampler *r, size_t in_len)
 {
 	uint64_t q, rem;
 
+	if (r->decim)
+		return evb_decim_max_out(in_len);
 	if (!r->st)
 		return in_len;
 	/* ceil(in_len * out / in) without overflowing the product. */
@@ -74,6 +83,11 @@ long evb_resampler_process(struct evb_resampler *r, const int16_t *in, size_t in
 {
 	size_t done = 0;
 
+	if (r->decim) {
+		if (out_cap < evb_decim_max_out(in_len))
+			return -ENOBUFS;
+		return (long)evb_decim_process(r->decim, in, in_len, out);
+	}
 	if (!r->st) {
 		if (in_len > out_cap)
 			return -ENOBUFS;
@@ -107,11 +121,15 @@ void evb_resampler_reset(struct evb_resampler *r)
 {
 	if (r->st)
 		speex_resampler_reset_mem(r->st);
+	if (r->decim)
+		evb_decim_reset(r->decim);
 }
 
 int evb_resampler_latency(const struct evb_resampler *r)
 {
 	/* The speex getter takes a non-const state but only reads it. */
+	if (r->decim)
+		return evb_decim_latency(r->decim);
 	return r->st ? speex_resampler_get_input_latency((SpeexResamplerState *)r->st) : 0;
 }
 
