@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
@@ -49,25 +50,42 @@ struct evb_tls {
 
 /* ---- process-wide random generator ---- */
 
+/* Small requests (a WebSocket frame's 4-byte mask, 50 a second a call) are
+ * served from a pool the DRBG refills 256 bytes at a time. A fork is
+ * noticed by an atfork handler rather than by asking getpid() (a system
+ * call) on every request. */
+#define RNG_POOL 256
+#define RNG_POOL_MAX_REQ 32
+
 static struct {
 	int ready;
-	pid_t pid;
+	volatile int forked;
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
+	unsigned char pool[RNG_POOL];
+	size_t pool_left; /* unused bytes at the end of pool */
 } rng;
+
+static void rng_atfork_child(void)
+{
+	rng.forked = 1;
+	rng.pool_left = 0;
+}
 
 static int rng_ready(void)
 {
 	static const unsigned char pers[] = "evibridge";
-	pid_t pid = getpid();
 
-	if (rng.ready && rng.pid == pid)
+	if (rng.ready && !rng.forked)
 		return 0;
 	if (rng.ready) { /* a forked child must not repeat its parent's stream */
+		pid_t pid = getpid();
+
 		if (mbedtls_ctr_drbg_reseed(&rng.drbg, (const unsigned char *)&pid,
 					    sizeof(pid)) != 0)
 			return -EIO;
-		rng.pid = pid;
+		rng.forked = 0;
+		rng.pool_left = 0;
 		return 0;
 	}
 	mbedtls_entropy_init(&rng.entropy);
@@ -79,7 +97,9 @@ static int rng_ready(void)
 		return -EIO;
 	}
 	rng.ready = 1;
-	rng.pid = pid;
+	rng.pool_left = 0;
+	if (pthread_atfork(NULL, NULL, rng_atfork_child) != 0)
+		return -EIO;
 	return 0;
 }
 
@@ -94,6 +114,21 @@ static int rng_cb(void *unused, unsigned char *buf, size_t len)
 int evb_tls_random(void *buf, size_t len)
 {
 	unsigned char *p = buf;
+
+	if (len <= RNG_POOL_MAX_REQ) {
+		if (rng_ready() < 0)
+			return -EIO;
+		if (rng.pool_left < len) {
+			if (mbedtls_ctr_drbg_random(&rng.drbg, rng.pool, RNG_POOL) != 0)
+				return -EIO;
+			rng.pool_left = RNG_POOL;
+		}
+		/* Each byte is handed out once, then wiped. */
+		memcpy(p, rng.pool + RNG_POOL - rng.pool_left, len);
+		memset(rng.pool + RNG_POOL - rng.pool_left, 0, len);
+		rng.pool_left -= len;
+		return 0;
+	}
 
 	while (len > 0) { /* the DRBG hands out at most 1024 bytes per call */
 		size_t n = len < MBEDTLS_CTR_DRBG_MAX_REQUEST ? len : MBEDTLS_CTR_DRBG_MAX_REQUEST;

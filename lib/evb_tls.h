@@ -18,7 +18,8 @@ struct evb_tls_config;
 struct evb_tls;
 
 /* Fills buf with len bytes from the process-wide CTR-DRBG (seeded from the
- * system entropy source on first use, again after a fork). 0 or -EIO. */
+ * system entropy source on first use, again after a fork; requests of up
+ * to 32 bytes come from a pool it fills 256 bytes at a time). 0 or -EIO. */
 int evb_tls_random(void *buf, size_t len);
 
 /* A client configuration: TLS 1.2, peer certificate required and checked

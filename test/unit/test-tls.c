@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "evb_err.h"
@@ -41,6 +43,41 @@ static struct evb_tls_config *client_cfg(const char *ca, unsigned flags)
 	if (!cfg)
 		diag("client config: %s", err);
 	return cfg;
+}
+
+/* Small requests come from a pool: 4-byte masks never repeat in a run of
+ * 1000 (a repeat has odds of about 1e-4), and a forked child does not hand
+ * out the bytes its parent's pool would have. */
+static void test_random_pool(void)
+{
+	uint32_t v[1000];
+	int dup = 0, fd[2], st;
+	uint8_t mine[16], theirs[16];
+	pid_t pid;
+
+	for (int i = 0; i < 1000; i++)
+		if (evb_tls_random(&v[i], sizeof(v[i])) != 0)
+			dup = -1;
+	for (int i = 0; i < 1000 && dup == 0; i++)
+		for (int j = 0; j < i; j++)
+			if (v[i] == v[j])
+				dup = 1;
+	is_int(dup, 0, "1000 four-byte values: no error, no repeat");
+	ok(pipe(fd) == 0, "pipe");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		_exit(evb_tls_random(theirs, sizeof(theirs)) != 0 ||
+		      write(fd[1], theirs, sizeof(theirs)) != (ssize_t)sizeof(theirs));
+	}
+	close(fd[1]);
+	ok(evb_tls_random(mine, sizeof(mine)) == 0, "parent draws after the fork");
+	ok(read(fd[0], theirs, sizeof(theirs)) == (ssize_t)sizeof(theirs) &&
+		   waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "child drew");
+	ok(memcmp(mine, theirs, sizeof(mine)) != 0, "parent and child got different bytes");
+	close(fd[0]);
 }
 
 static void test_configs(void)
@@ -393,6 +430,7 @@ static void test_handshake_timeout(void)
 
 int main(void)
 {
+	test_random_pool();
 	signal(SIGPIPE, SIG_IGN);
 	evb_log_level = LOG_WARNING;
 	if (tc_make(&certs) < 0) {
