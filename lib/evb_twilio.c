@@ -752,3 +752,98 @@ int evb_twiml_parse(const char *xml, size_t len, struct evb_twiml *t)
 	}
 	return response ? 0 : -EBADMSG;
 }
+
+/* ---- connection overrides ---- */
+
+static void conn_defaults(struct evb_twilio_conn *o)
+{
+	*o = (struct evb_twilio_conn){ 5000, 15000, 15000, 1, EVB_TWILIO_RP_CT };
+}
+
+/* A decimal in [lo, hi] spelled by v (n bytes), or -1. */
+static long conn_num(const char *v, size_t n, long lo, long hi)
+{
+	long x = 0;
+
+	if (n == 0 || n > 6)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		x = x * 10 + (v[i] - '0');
+	}
+	return x >= lo && x <= hi ? x : -1;
+}
+
+/* rp: a comma-separated list of 4xx, 5xx, ct, rt, all. */
+static int conn_policy(const char *v, size_t n, unsigned *rp)
+{
+	static const struct { const char *name; unsigned bits; } k[] = {
+		{ "ct", EVB_TWILIO_RP_CT }, { "rt", EVB_TWILIO_RP_RT },
+		{ "4xx", EVB_TWILIO_RP_4XX }, { "5xx", EVB_TWILIO_RP_5XX },
+		{ "all", EVB_TWILIO_RP_CT | EVB_TWILIO_RP_RT | EVB_TWILIO_RP_4XX | EVB_TWILIO_RP_5XX },
+	};
+	size_t i = 0;
+
+	*rp = 0;
+	while (i < n) {
+		size_t j = i, m;
+		while (j < n && v[j] != ',')
+			j++;
+		for (m = 0; m < sizeof(k) / sizeof(k[0]); m++)
+			if (strlen(k[m].name) == j - i && memcmp(k[m].name, v + i, j - i) == 0)
+				break;
+		if (m == sizeof(k) / sizeof(k[0]))
+			return -1;
+		*rp |= k[m].bits;
+		i = j + 1;
+	}
+	return *rp ? 0 : -1;
+}
+
+int evb_twilio_conn_parse(const char *url, char *bare, size_t cap, struct evb_twilio_conn *o)
+{
+	const char *h = strchr(url, '#'), *p;
+	size_t n = h ? (size_t)(h - url) : strlen(url);
+	struct evb_twilio_conn t;
+
+	conn_defaults(o);
+	if (n >= cap)
+		return EVB_ETOOBIG;
+	memcpy(bare, url, n);
+	bare[n] = 0;
+	if (!h)
+		return 0;
+	conn_defaults(&t);
+	for (p = h + 1; *p;) {
+		const char *end = strchr(p, '&'), *eq;
+		size_t len = end ? (size_t)(end - p) : strlen(p), kl, vl;
+		long x = 0;
+
+		eq = memchr(p, '=', len);
+		if (!eq)
+			return -EINVAL;
+		kl = (size_t)(eq - p);
+		vl = len - kl - 1;
+#define KEY(s) (kl == strlen(s) && memcmp(p, s, kl) == 0)
+		if (KEY("ct") && (x = conn_num(eq + 1, vl, 100, 10000)) >= 0)
+			t.ct_ms = (unsigned)x;
+		else if (KEY("rt") && (x = conn_num(eq + 1, vl, 100, 15000)) >= 0)
+			t.rt_ms = (unsigned)x;
+		else if (KEY("tt") && (x = conn_num(eq + 1, vl, 100, 15000)) >= 0)
+			t.tt_ms = (unsigned)x;
+		else if (KEY("rc") && (x = conn_num(eq + 1, vl, 0, 5)) >= 0)
+			t.rc = (int)x;
+		else if (KEY("rp")) {
+			if (conn_policy(eq + 1, vl, &t.rp) < 0)
+				return -EINVAL;
+		} else if (!KEY("e") && !KEY("edge") && !KEY("sni"))
+			return -EINVAL;
+		if (x < 0)
+			return -EINVAL;
+#undef KEY
+		p += len + (end ? 1 : 0);
+	}
+	*o = t;
+	return 0;
+}

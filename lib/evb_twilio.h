@@ -137,4 +137,30 @@ struct evb_twiml {
  * Returns 0, or -EBADMSG when xml has no <Response>. */
 int evb_twiml_parse(const char *xml, size_t len, struct evb_twiml *t);
 
+/* ---- connection overrides ---- */
+
+/* Twilio's connection overrides: the fragment of a webhook URL, such as
+ * "https://h/voice#rc=3&rp=ct,5xx" (docs: "Webhooks (HTTP callbacks):
+ * Connection Overrides"). Times in ms; rp a set of EVB_TWILIO_RP_* bits. */
+enum {
+	EVB_TWILIO_RP_CT = 1,  /* the connection failed (refused, reset, timed out) */
+	EVB_TWILIO_RP_RT = 2,  /* no response within rt */
+	EVB_TWILIO_RP_4XX = 4,
+	EVB_TWILIO_RP_5XX = 8,
+};
+
+struct evb_twilio_conn {
+	unsigned ct_ms, rt_ms, tt_ms; /* connect, read and total timeouts */
+	int rc;                       /* retries after the first attempt, 0-5 */
+	unsigned rp;                  /* which failures are retried */
+};
+
+/* Splits url at '#': the part before goes to bare (cap bytes, what is
+ * requested and signed), the overrides to *o, starting from Twilio's
+ * defaults (ct 5000, rt 15000, tt 15000, rc 1, rp ct). Keys Twilio has
+ * that do not matter here (e, edge, sni) are skipped. Returns 0, -EINVAL
+ * for an unknown key or a value outside Twilio's range (then *o keeps the
+ * defaults), or EVB_ETOOBIG when bare does not fit. */
+int evb_twilio_conn_parse(const char *url, char *bare, size_t cap, struct evb_twilio_conn *o);
+
 #endif

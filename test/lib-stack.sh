@@ -45,3 +45,31 @@ sent_utterances() {
 			print $call{$group{$c}} // "group-$group{$c}", " $role $text\n";
 		}' <$TMP/fakehume.jsonl
 }
+
+# Monotonic time in ns, the clock of evb-call's messages.jsonl (t_ns).
+mono() { perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e \
+	'printf "%.0f\n", clock_gettime(CLOCK_MONOTONIC) * 1e9'; }
+
+# child_pid NAME: the pid of evb-NAME under evb-supervise, if it is up.
+child_pid() { evb-supervise status | awk -v p="evb-$1" '$1 == p && $2 == "up" { print $3 }'; }
+
+# heard_after CALL T0 LIMIT_S: the agent's replies reach CALL again after a
+# restart at T0 (ns): the first reply to begin (a frame after 300 ms of
+# none) later than T0 + 1 s, so one that answers caller audio that went
+# through the restarted daemon, begins within LIMIT_S of T0. Prints its
+# delay in ms.
+heard_after() {
+	perl -e '
+		my ($f, $t0, $lim) = @ARGV; my ($prev, $first);
+		open my $h, "<", $f or die "$f: $!\n";
+		while (<$h>) {
+			next unless /"kind":"(media|binary)"/ && /"t_ns":(\d+)/;
+			my $t = $1;
+			if ($t > $t0 + 1e9 && (!defined $prev || $t - $prev >= 300e6)) { $first = $t; last }
+			$prev = $t;
+		}
+		unless (defined $first) { print "never\n"; exit 1 }
+		my $ms = ($first - $t0) / 1e6;
+		printf "%.0f\n", $ms;
+		exit($ms <= $lim * 1000 ? 0 : 1);' "$1/messages.jsonl" "$2" "$3"
+}

@@ -15,11 +15,13 @@
 	"dtmf and stop; echoes marks once the audio before them has played, answers\n"     \
 	"clear by dropping its buffer and returning pending marks, and when the server\n"  \
 	"closes the stream asks the <Connect action> what next (<Hangup/> or a\n"          \
-	"<Redirect> it follows, reconnecting). Vonage: GETs the answer URL (a signed\n"    \
+	"<Redirect> it follows, reconnecting); a webhook or action it cannot reach is\n"  \
+	"retried as the URL's connection overrides say (#rc=N&rp=ct..., Twilio's\n"       \
+	"defaults: 1 retry, 15 s in all). Vonage: GETs the answer URL (a signed\n"        \
 	"webhook when VONAGE_SIGNATURE_SECRET is set), reads the NCCO, connects to its\n"  \
 	"websocket, sends websocket:connected with the headers and 640-byte binary\n"     \
 	"frames, answers notify and clear, and on a server close posts 'disconnected'\n"  \
-	"to the connect eventUrl.\n\n"                                                    \
+	"to the connect eventUrl (retried twice, 1 s apart, if it cannot connect).\n\n"   \
 	"  --provider P         twilio (default) or vonage\n"                             \
 	"  --url BASE           evb-ingress, e.g. http://127.0.0.1:8080 (default)\n"     \
 	"  --path PATH          webhook path (default /twilio/voice, /vonage/answer)\n"   \
@@ -122,7 +124,7 @@ struct sim {
 	const struct opts *o;
 	uv_loop_t *loop;
 	struct evb_tls_config *tls;
-	uv_timer_t timer, deadline;
+	uv_timer_t timer, deadline, retry;
 	struct evb_ws *ws;
 	struct req reqs[MAX_REQS];
 	int done, streaming, hung_up, injected, delayed, reconnects, result;
@@ -131,6 +133,12 @@ struct sim {
 	char ws_url[EVB_TWIML_STR_MAX], action[EVB_TWIML_STR_MAX], event_url[EVB_TWIML_STR_MAX];
 	json_t *params;       /* Twilio customParameters, or Vonage headers */
 	int webhook_status, ws_status, close_code, twiml_start;
+	/* the Twilio webhook or action in flight, retried as its URL's
+	 * connection overrides say */
+	struct evb_twilio_conn conn;
+	char rq_url[EVB_TWIML_STR_MAX];
+	int rq_kind, rq_first, rq_tries, webhook_retries;
+	uint64_t rq_t0_ns;
 	char close_reason[128], ended[32];
 	/* what we send */
 	uint8_t *src;
@@ -194,6 +202,18 @@ static void http_start(struct sim *s, struct evb_httpc *c, int kind)
 	}
 }
 
+/* The connect and total timeouts of the next attempt: the overrides' ct,
+ * and rt within what is left of tt. */
+static void twilio_timeouts(struct sim *s, struct evb_httpc *c)
+{
+	uint64_t spent = (evb_now_ns() - s->rq_t0_ns) / MS;
+	unsigned left = spent < s->conn.tt_ms ? s->conn.tt_ms - (unsigned)spent : 1;
+	unsigned total = s->conn.ct_ms + s->conn.rt_ms;
+
+	evb_httpc_set_timeouts(c, s->conn.ct_ms < left ? s->conn.ct_ms : left,
+			       total < left ? total : left);
+}
+
 /* A signed Twilio form POST (or GET with the parameters in the query). */
 static void twilio_request(struct sim *s, const char *url, struct evb_params *p, int kind,
 			   int first)
@@ -211,6 +231,8 @@ static void twilio_request(struct sim *s, const char *url, struct evb_params *p,
 		snprintf(full, n, "%s%c%s", url, strchr(url, '?') ? '&' : '?', enc);
 	}
 	c = http_new(s, get ? "GET" : "POST", full ? full : url);
+	if (c && kind != R_STATUS)
+		twilio_timeouts(s, c);
 	if (!c || evb_twilio_signature(s->o->twilio_token ? s->o->twilio_token : "",
 				       full ? full : url, get ? NULL : p, sig) < 0)
 		goto fail;
@@ -246,6 +268,107 @@ static struct evb_params *twilio_params(struct sim *s, const char *status)
 	evb_params_add(p, "Direction", s->o->call_id ? "outbound-api" : "inbound");
 	evb_params_add(p, "ApiVersion", "2010-04-01");
 	return p;
+}
+
+/* One attempt at the Twilio webhook or action in s->rq_*. */
+static void twilio_attempt(struct sim *s)
+{
+	struct evb_params *p = twilio_params(s, s->rq_kind == R_WEBHOOK && s->rq_first &&
+						   !s->o->call_id ? "ringing" : "in-progress");
+
+	twilio_request(s, s->rq_url, p, s->rq_kind, s->rq_first);
+	evb_params_free(p);
+}
+
+static void ws_event_post(struct sim *s);
+
+static void retry_cb(uv_timer_t *t)
+{
+	struct sim *s = t->data;
+
+	if (s->done)
+		return;
+	if (s->o->provider == TWILIO)
+		twilio_attempt(s);
+	else
+		ws_event_post(s);
+}
+
+/* A request that could not connect. */
+static int conn_failed(int err)
+{
+	return err == -ECONNREFUSED || err == -ECONNRESET || err == -ECONNABORTED ||
+	       err == -EHOSTUNREACH || err == -ENETUNREACH || err == -EPIPE || err == -ETIMEDOUT;
+}
+
+/* Vonage retries a webhook it cannot reach twice, the first after 1 s
+ * (Vonage's troubleshooting guide and its high-availability post; the
+ * fallback URL, which we do not use, comes after that). Only the
+ * websocket's eventUrl is retried here: it is what a restarted bridge
+ * must answer to keep the call. Returns 1 when a retry is scheduled. */
+static int vonage_retry(struct sim *s, int err)
+{
+	if (!conn_failed(err) || s->rq_tries >= 2)
+		return 0;
+	s->rq_tries++;
+	s->webhook_retries++;
+	fprintf(stderr, "evb-call: '%s' failed (%s): retry %d of 2 in 1000 ms\n", s->event_url,
+		evb_strerror(err), s->rq_tries);
+	uv_timer_start(&s->retry, retry_cb, 1000, 0);
+	return 1;
+}
+
+/* Requests a Twilio webhook or <Connect action> URL the way Twilio does:
+ * the fragment (connection overrides) is not sent, and says how long to
+ * wait and how often to retry. */
+static void twilio_send(struct sim *s, const char *url, int kind, int first)
+{
+	if (evb_twilio_conn_parse(url, s->rq_url, sizeof(s->rq_url), &s->conn) < 0) {
+		fprintf(stderr, "evb-call: bad connection overrides in '%s': Twilio's defaults "
+			"apply\n", url);
+		if (!s->rq_url[0]) {
+			s->result = 1;
+			finish(s, "error");
+			return;
+		}
+	}
+	s->rq_kind = kind;
+	s->rq_first = first;
+	s->rq_tries = 0;
+	s->rq_t0_ns = evb_now_ns();
+	twilio_attempt(s);
+}
+
+/* A failed attempt (err, or else HTTP status st) that the overrides say
+ * to retry: schedules the retry and returns 1. Twilio does not document
+ * the pause between attempts; we wait 100 ms, doubling to at most 1 s,
+ * within tt. */
+static int twilio_retry(struct sim *s, int err, int st)
+{
+	unsigned rp = s->conn.rp, delay;
+	uint64_t spent = (evb_now_ns() - s->rq_t0_ns) / MS;
+	int match;
+
+	if (err == -ETIMEDOUT)
+		match = (rp & (EVB_TWILIO_RP_CT | EVB_TWILIO_RP_RT)) != 0;
+	else if (err)
+		match = (rp & EVB_TWILIO_RP_CT) && conn_failed(err);
+	else
+		match = (st >= 400 && st < 500 && (rp & EVB_TWILIO_RP_4XX)) ||
+			(st >= 500 && (rp & EVB_TWILIO_RP_5XX));
+	if (!match || s->rq_tries >= s->conn.rc)
+		return 0;
+	delay = 100u << (s->rq_tries < 4 ? s->rq_tries : 4);
+	if (delay > 1000)
+		delay = 1000;
+	if (spent + delay >= s->conn.tt_ms)
+		return 0;
+	s->rq_tries++;
+	s->webhook_retries++;
+	fprintf(stderr, "evb-call: '%s' failed (%s): retry %d of %d in %u ms\n", s->rq_url,
+		err ? evb_strerror(err) : "HTTP error", s->rq_tries, s->conn.rc, delay);
+	uv_timer_start(&s->retry, retry_cb, delay, 0);
+	return 1;
 }
 
 /* Signs a Vonage webhook when there is a secret (or a wrong one, or none,
@@ -395,6 +518,11 @@ static void on_http(struct evb_httpc *c, int err, void *arg)
 	r->used = 0;
 	if (s->done)
 		return;
+	if (s->o->provider == TWILIO && (kind == R_WEBHOOK || kind == R_ACTION) &&
+	    (err || st >= 400) && twilio_retry(s, err, st))
+		return;
+	if (s->o->provider == VONAGE && kind == R_WSEVENT && err && vonage_retry(s, err))
+		return;
 	if (err) {
 		fprintf(stderr, "evb-call: request failed: %s\n", evb_httpc_errstr(c));
 		if (kind != R_STATUS) {
@@ -448,10 +576,7 @@ static void on_http(struct evb_httpc *c, int err, void *arg)
 static void webhook(struct sim *s, const char *url, int first)
 {
 	if (s->o->provider == TWILIO) {
-		struct evb_params *p = twilio_params(s, first && !s->o->call_id ? "ringing"
-								   : "in-progress");
-		twilio_request(s, url, p, R_WEBHOOK, first);
-		evb_params_free(p);
+		twilio_send(s, url, R_WEBHOOK, first);
 		return;
 	}
 	if (s->o->method && strcmp(s->o->method, "POST") == 0) {
@@ -495,22 +620,28 @@ static void after_close(struct sim *s)
 		return;
 	}
 	if (s->o->provider == TWILIO) {
-		struct evb_params *p = twilio_params(s, "in-progress");
 		if (!s->action[0]) {
 			finish(s, "closed");
 			return;
 		}
-		twilio_request(s, s->action, p, R_ACTION, 0);
-		evb_params_free(p);
+		twilio_send(s, s->action, R_ACTION, 0);
 		return;
 	}
 	if (!s->event_url[0]) {
 		finish(s, "closed");
 		return;
 	}
+	s->rq_tries = 0;
+	ws_event_post(s);
+}
+
+/* Vonage's synchronous event for the websocket leg gone. */
+static void ws_event_post(struct sim *s)
+{
 	vonage_post(s, s->event_url,
-		    json_pack("{s:s,s:s,s:s}", "status", "disconnected", "uuid", s->uuid,
-			      "conversation_uuid", s->conv),
+		    json_pack("{s:s,s:s,s:s,s:s}", "status", "disconnected", "uuid", s->uuid,
+			      "conversation_uuid", s->conv, "direction",
+			      s->o->call_id ? "outbound" : "inbound"),
 		    R_WSEVENT, 0);
 }
 
@@ -867,6 +998,11 @@ static void on_open(struct evb_ws *ws, void *arg)
 		status_callback(s, s->o->provider == TWILIO ? "in-progress" : "answered", -1);
 	}
 	s->streaming = 1;
+	if (s->jsonl)
+		fprintf(s->jsonl, "{\"t_ns\":%llu,\"kind\":\"open\",\"call_id\":\"%s\"}\n",
+			(unsigned long long)now,
+			json_string_value(json_object_get(s->params, "call_id"))
+				? json_string_value(json_object_get(s->params, "call_id")) : "");
 	s->npend = 0;
 	s->play_end_ns = 0;
 	s->gap_valid = 0;
@@ -989,6 +1125,7 @@ static void finish(struct sim *s, const char *ended)
 	uv_timer_stop(&s->timer);
 	uv_close((uv_handle_t *)&s->timer, NULL);
 	uv_close((uv_handle_t *)&s->deadline, NULL);
+	uv_close((uv_handle_t *)&s->retry, NULL);
 	if (s->ws)
 		evb_ws_free(s->ws);
 	s->ws = NULL;
@@ -1044,7 +1181,7 @@ static void report(struct sim *s)
 	       "frames=%llu\nwrong_sizes=%llu\nbytes=%llu\ngaps=%llu\ngap_mean_ms=%.3f\n"
 	       "gap_max_ms=%.3f\nbursts=%llu\nmarks=%llu\nnotifies=%llu\nechoed=%llu\n"
 	       "clears=%llu\nframes_after_clear=%llu\ntexts=%llu\nunexpected=%llu\n"
-	       "twiml_start=%d\nheard_ms=%llu\n",
+	       "twiml_start=%d\nheard_ms=%llu\nwebhook_retries=%d\n",
 	       s->ended, s->webhook_status, s->ws_status, s->close_code,
 	       s->reconnects, (unsigned long long)s->frames, (unsigned long long)s->wrong_sizes,
 	       (unsigned long long)s->bytes, (unsigned long long)s->gaps, mean,
@@ -1053,7 +1190,8 @@ static void report(struct sim *s)
 	       (unsigned long long)s->echoed, (unsigned long long)s->clears,
 	       (unsigned long long)s->after_clear, (unsigned long long)s->texts, (unsigned long long)s->unexpected, s->twiml_start,
 	       (unsigned long long)(s->heard_len * 1000 /
-				    (s->o->provider == TWILIO ? 8000 : 16000)));
+				    (s->o->provider == TWILIO ? 8000 : 16000)),
+	       s->webhook_retries);
 	if (s->result)
 		return;
 	if (s->o->check_sizes && s->wrong_sizes) {
@@ -1308,7 +1446,8 @@ int main(int argc, char **argv)
 	if (rc == 0) {
 		uv_timer_init(s.loop, &s.timer);
 		uv_timer_init(s.loop, &s.deadline);
-		s.timer.data = s.deadline.data = &s;
+		uv_timer_init(s.loop, &s.retry);
+		s.timer.data = s.deadline.data = s.retry.data = &s;
 		uv_timer_start(&s.deadline, on_deadline, (uint64_t)o.timeout_s * 1000, 0);
 		webhook(&s, url, 1);
 		uv_run(s.loop, UV_RUN_DEFAULT);

@@ -58,6 +58,12 @@ static void respond_xml(struct evb_http_req *req, char *xml)
 	free(xml);
 }
 
+/* Twilio's connection overrides on the URLs Twilio asks after a stream
+ * ended: evb-ingress may be restarting (kill -9, then evb-supervise starts
+ * it again within a second), so connection failures are retried five times
+ * instead of once. Twilio does not send the fragment. */
+#define RETRIES "#rc=5&rp=ct"
+
 /* <Connect><Stream> for c, with a fresh media token. */
 static char *connect_twiml(struct ing *d, struct call *c)
 {
@@ -71,7 +77,8 @@ static char *connect_twiml(struct ing *d, struct call *c)
 		snprintf(url, sizeof(url), "%s/ws/hume-twilio/stream/%s", d->ws_base, c->pcid);
 	else
 		snprintf(url, sizeof(url), "%s/twilio/stream", d->ws_base);
-	snprintf(action, sizeof(action), "%s/twilio/stream-ended?call_id=%s", d->base, c->idstr);
+	snprintf(action, sizeof(action), "%s/twilio/stream-ended?call_id=%s" RETRIES, d->base,
+		 c->idstr);
 	return evb_twiml_connect(url, action, p, 2);
 }
 
@@ -80,6 +87,7 @@ void tw_voice(struct ing *d, struct evb_http_req *req, int legacy)
 	struct evb_params *q = NULL, *f = NULL;
 	const char *sid, *qid, *dir;
 	struct call *c;
+	int again;
 
 	if (begin(d, req, &f, &q) < 0)
 		goto out;
@@ -110,14 +118,21 @@ void tw_voice(struct ing *d, struct evb_http_req *req, int legacy)
 			goto out;
 		}
 		dir = evb_params_get(f, "Direction");
-		c->outbound = qid || (dir && strncmp(dir, "outbound", 8) == 0);
+		/* Redirected here by /twilio/stream-ended for a call we do not
+		 * know: we were restarted during it. It started before, so no
+		 * second call.started, and call.prepare is a resend. */
+		again = qid && evb_params_get(q, "reconnect");
+		c->outbound = (qid && !again) || (dir && strncmp(dir, "outbound", 8) == 0);
 		c->legacy = legacy;
 		ing_copy(c->from, sizeof(c->from), evb_params_get(f, "From"));
 		ing_copy(c->to, sizeof(c->to), evb_params_get(f, "To"));
 		call_params(c, q);
-		EVB_LOG(LOG_INFO, "twilio", "call=%s voice webhook for CallSid %s (%s)", c->idstr,
-			sid, c->outbound ? "outbound" : "inbound");
-		call_prepare(d, c, 0);
+		EVB_LOG(LOG_INFO, "twilio", "call=%s voice webhook for CallSid %s (%s)%s", c->idstr,
+			sid, c->outbound ? "outbound" : "inbound",
+			again ? ": a call in progress before a restart" : "");
+		if (again)
+			c->streams = 1;
+		call_prepare(d, c, again);
 	} else {
 		EVB_LOG(LOG_INFO, "twilio", "call=%s voice webhook again: new media token",
 			c->idstr);
@@ -197,9 +212,10 @@ void tw_stream_ended(struct ing *d, struct evb_http_req *req)
 	{
 		uint8_t tmp[EVB_CALLID_LEN];
 		if (qid && evb_callid_parse(qid, tmp) == 0)
-			snprintf(url, sizeof(url), "%s/twilio/voice?call_id=%s", d->base, qid);
+			snprintf(url, sizeof(url), "%s/twilio/voice?call_id=%s&reconnect=1" RETRIES,
+				 d->base, qid);
 		else
-			snprintf(url, sizeof(url), "%s/twilio/voice", d->base);
+			snprintf(url, sizeof(url), "%s/twilio/voice" RETRIES, d->base);
 	}
 	EVB_LOG(LOG_INFO, "twilio", "call=%s stream ended without a hangup: reconnecting",
 		c ? c->idstr : "-");

@@ -181,15 +181,36 @@ void vg_ws_event(struct ing *d, struct evb_http_req *req)
 {
 	struct evb_params *q = NULL;
 	struct evb_vonage_status e;
+	uint8_t tmp[EVB_CALLID_LEN];
+	const char *qid;
 	json_t *body;
 	struct call *c;
 
 	if (!(body = event_begin(d, req, &q)))
 		goto out;
-	c = call_find(d, q ? evb_params_get(q, "call_id") : NULL);
-	if (evb_vonage_event_read(body, &e) < 0 || !c ||
+	qid = q ? evb_params_get(q, "call_id") : NULL;
+	c = call_find(d, qid);
+	if (evb_vonage_event_read(body, &e) < 0 ||
 	    (strcmp(e.status, "disconnected") != 0 && strcmp(e.status, "failed") != 0 &&
 	     strcmp(e.status, "unanswered") != 0)) {
+		evb_http_respond(req, 204, NULL, NULL, 0);
+		goto out;
+	}
+	if (!c && strcmp(e.status, "disconnected") == 0 && e.uuid && *e.uuid &&
+	    !call_find_pcid(d, PROV_VONAGE, e.uuid) &&
+	    evb_callid_parse(qid ? qid : "", tmp) == 0 && strlen(e.uuid) < sizeof(c->pcid) &&
+	    (c = call_new(d, PROV_VONAGE, qid, e.uuid))) {
+		/* A call we do not know whose websocket was live: we were
+		 * restarted during it. It started before, so no second
+		 * call.started; call.prepare is a resend. */
+		c->outbound = e.direction && strcmp(e.direction, "outbound") == 0;
+		ing_copy(c->conv, sizeof(c->conv), e.conversation_uuid);
+		c->streams = 1;
+		EVB_LOG(LOG_INFO, "vonage", "call=%s websocket disconnected from a call in progress "
+			"before a restart", c->idstr);
+		call_prepare(d, c, 1);
+	}
+	if (!c) {
 		evb_http_respond(req, 204, NULL, NULL, 0);
 		goto out;
 	}

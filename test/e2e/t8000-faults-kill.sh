@@ -23,10 +23,6 @@ NCALLS=20
 # one such missed turn on a loaded 2-core CI runner, not two.
 HEAR_S=${T8000_HEAR_S:-5}
 
-# Monotonic time in ns, the clock of evb-call's messages.jsonl (t_ns).
-mono() { perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e \
-	'printf "%.0f\n", clock_gettime(CLOCK_MONOTONIC) * 1e9'; }
-child_pid() { evb-supervise status | awk -v p="evb-$1" '$1 == p && $2 == "up" { print $3 }'; }
 
 test_expect_success_here 'PostgreSQL, the EVI stand-in and the stack' '
 	pg_start &&
@@ -95,27 +91,6 @@ test_expect_success_here 'every call goes on to its normal end' '
 	done &&
 	test $bad -eq 0
 '
-
-# heard_after CALL T0 LIMIT_S: the agent's replies reach CALL again after a
-# restart at T0 (ns): the first reply to begin (a frame after 300 ms of
-# none) later than T0 + 1 s, so one that answers caller audio that went
-# through the restarted daemon, begins within LIMIT_S of T0. Prints its
-# delay in ms.
-heard_after() {
-	perl -e '
-		my ($f, $t0, $lim) = @ARGV; my ($prev, $first);
-		open my $h, "<", $f or die "$f: $!\n";
-		while (<$h>) {
-			next unless /"kind":"(media|binary)"/ && /"t_ns":(\d+)/;
-			my $t = $1;
-			if ($t > $t0 + 1e9 && (!defined $prev || $t - $prev >= 300e6)) { $first = $t; last }
-			$prev = $t;
-		}
-		unless (defined $first) { print "never\n"; exit 1 }
-		my $ms = ($first - $t0) / 1e6;
-		printf "%.0f\n", $ms;
-		exit($ms <= $lim * 1000 ? 0 : 1);' "$1/messages.jsonl" "$2" "$3"
-}
 
 test_expect_success 'after each restart, every caller heard the agent again' '
 	for p in transcode hume logger; do

@@ -242,6 +242,40 @@ static void test_fast_media(void)
 	}
 }
 
+static void test_conn(void)
+{
+	struct evb_twilio_conn o;
+	char bare[64];
+
+	is_int(evb_twilio_conn_parse("http://h/a?x=1", bare, sizeof(bare), &o), 0, "no fragment");
+	is_str(bare, "http://h/a?x=1", "the URL as it is");
+	ok(o.ct_ms == 5000 && o.rt_ms == 15000 && o.tt_ms == 15000 && o.rc == 1 &&
+	   o.rp == EVB_TWILIO_RP_CT, "Twilio's defaults: ct 5000, rt 15000, tt 15000, rc 1, rp ct");
+	is_int(evb_twilio_conn_parse("http://h/a?x=1#rc=5&rp=ct,5xx&ct=200&tt=9000&e=ie1",
+				     bare, sizeof(bare), &o), 0, "overrides");
+	is_str(bare, "http://h/a?x=1", "the fragment is not requested");
+	ok(o.rc == 5 && o.ct_ms == 200 && o.tt_ms == 9000 && o.rt_ms == 15000 &&
+	   o.rp == (EVB_TWILIO_RP_CT | EVB_TWILIO_RP_5XX), "read: rc ct tt rp, rt kept");
+	is_int(evb_twilio_conn_parse("http://h/#rp=all", bare, sizeof(bare), &o), 0, "rp=all");
+	is_int(o.rp, EVB_TWILIO_RP_CT | EVB_TWILIO_RP_RT | EVB_TWILIO_RP_4XX | EVB_TWILIO_RP_5XX,
+	       "all is every failure");
+	is_int(evb_twilio_conn_parse("http://h/#rc=6", bare, sizeof(bare), &o), -EINVAL,
+	       "rc over 5 refused");
+	is_int(o.rc, 1, "and the defaults kept");
+	is_int(evb_twilio_conn_parse("http://h/#ct=50", bare, sizeof(bare), &o), -EINVAL,
+	       "ct under 100 refused");
+	is_int(evb_twilio_conn_parse("http://h/#rp=ct,9xx", bare, sizeof(bare), &o), -EINVAL,
+	       "unknown policy refused");
+	is_int(evb_twilio_conn_parse("http://h/#zz=1", bare, sizeof(bare), &o), -EINVAL,
+	       "unknown key refused");
+	is_int(evb_twilio_conn_parse("http://h/#rc", bare, sizeof(bare), &o), -EINVAL,
+	       "a key without a value refused");
+	is_int(evb_twilio_conn_parse("http://h/#rc=", bare, sizeof(bare), &o), -EINVAL,
+	       "an empty value refused");
+	is_int(evb_twilio_conn_parse("http://h/long/path#rc=1", bare, 8, &o), EVB_ETOOBIG,
+	       "a URL that does not fit");
+}
+
 int main(void)
 {
 	test_fast_media();
@@ -249,5 +283,6 @@ int main(void)
 	test_parse();
 	test_build();
 	test_twiml();
+	test_conn();
 	return done_testing();
 }
