@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/constant_time.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
 
@@ -107,6 +108,15 @@ ssize_t evb_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap)
 	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
 		return -EINVAL;
 	return (ssize_t)o;
+}
+
+int evb_token_ok(const char *given, const uint8_t want_sha256[32])
+{
+	uint8_t sha[32];
+
+	if (!given || mbedtls_sha256_ret((const unsigned char *)given, strlen(given), sha, 0) != 0)
+		return 0;
+	return mbedtls_ct_memcmp(sha, want_sha256, sizeof(sha)) == 0;
 }
 
 int evb_ct_streq(const char *a, const char *b)

@@ -30,6 +30,12 @@ ssize_t evb_b64url_encode(const uint8_t *in, size_t n, char *out, size_t cap);
  * the byte count, -EINVAL for a bad character or length, -ENOBUFS. */
 ssize_t evb_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap);
 
+/* 1 if the SHA-256 of given (a NUL-terminated token from a request) is
+ * want_sha256, the hash of the secret token; else 0. Hashing first makes
+ * the time independent of the length, and the comparison has no branch on
+ * a byte of either hash (checked under valgrind, t6030). */
+int evb_token_ok(const char *given, const uint8_t want_sha256[32]);
+
 /* 1 if a and b (both NUL-terminated) are equal, comparing every byte of
  * the shorter length in constant time; else 0. NULL is never equal. */
 int evb_ct_streq(const char *a, const char *b);

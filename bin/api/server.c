@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/constant_time.h>
 #include <mbedtls/sha256.h>
 
 #include "api.h"
 #include "evb_err.h"
 #include "evb_log.h"
+#include "evb_sign.h"
 #include "evb_tls.h"
 #include "evb_url.h"
 
@@ -186,7 +186,6 @@ static int content_type_is(const char *ct, const char *want)
 static int authorized(struct api *a, struct evb_http_req *req)
 {
 	const char *h = evb_http_req_header(req, "authorization");
-	uint8_t sha[32];
 
 	if (!a->auth)
 		return 1;
@@ -195,10 +194,7 @@ static int authorized(struct api *a, struct evb_http_req *req)
 	h += 7;
 	while (*h == ' ')
 		h++;
-	/* Hashing first makes the comparison independent of the length. */
-	if (mbedtls_sha256_ret((const unsigned char *)h, strlen(h), sha, 0) != 0)
-		return 0;
-	return mbedtls_ct_memcmp(sha, a->token_sha, sizeof(sha)) == 0;
+	return evb_token_ok(h, a->token_sha);
 }
 
 /* The form body of the original app's initiate-call as a JSON object. */
