@@ -21,6 +21,34 @@ static int fail(char *err, size_t errlen, const char *why)
 int evb_vonage_jwt_check(const char *authorization, const char *secret, const void *body,
 			 size_t len, int64_t now, char *err, size_t errlen)
 {
+	char jti[8];
+	int64_t until;
+
+	return evb_vonage_jwt_check_jti(authorization, secret, body, len, now, jti, sizeof(jti),
+					&until, err, errlen);
+}
+
+/* The jti and how long evb_jwt_check_times() accepts claims. */
+static void jti_of(const json_t *claims, char *jti, size_t cap, int64_t *until)
+{
+	const char *j = json_string_value(json_object_get(claims, "jti"));
+	json_t *iat = json_object_get(claims, "iat"), *exp = json_object_get(claims, "exp");
+
+	if (cap > 0)
+		jti[0] = 0;
+	if (j && strlen(j) < cap)
+		memcpy(jti, j, strlen(j) + 1);
+	*until = (int64_t)json_number_value(iat) + EVB_VONAGE_JWT_MAX_AGE_S +
+		 EVB_VONAGE_JWT_SKEW_S;
+	if (json_is_number(exp) &&
+	    (int64_t)json_number_value(exp) + EVB_VONAGE_JWT_SKEW_S < *until)
+		*until = (int64_t)json_number_value(exp) + EVB_VONAGE_JWT_SKEW_S;
+}
+
+int evb_vonage_jwt_check_jti(const char *authorization, const char *secret, const void *body,
+			     size_t len, int64_t now, char *jti, size_t cap, int64_t *until,
+			     char *err, size_t errlen)
+{
 	const char *tok, *ph;
 	json_t *claims = NULL;
 	char hex[65];
@@ -50,6 +78,8 @@ int evb_vonage_jwt_check(const char *authorization, const char *secret, const vo
 		r = fail(err, errlen, "JWT without payload_hash for a request with a body");
 	else if (ph && (evb_sha256_hex(body ? body : "", len, hex) < 0 || strcasecmp(ph, hex) != 0))
 		r = fail(err, errlen, "payload_hash does not match the body");
+	if (r == 0)
+		jti_of(claims, jti, cap, until);
 	json_decref(claims);
 	return r;
 }

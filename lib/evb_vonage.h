@@ -21,6 +21,14 @@
 int evb_vonage_jwt_check(const char *authorization, const char *secret, const void *body,
 			 size_t len, int64_t now, char *err, size_t errlen);
 
+/* As evb_vonage_jwt_check(), and on success also the token's jti (copied
+ * into jti, cap bytes; "" when it has none or it does not fit) and the
+ * last second at which the check would still accept it (*until), to
+ * remember the jti that long and refuse a replay. */
+int evb_vonage_jwt_check_jti(const char *authorization, const char *secret, const void *body,
+			     size_t len, int64_t now, char *jti, size_t cap, int64_t *until,
+			     char *err, size_t errlen);
+
 /* Makes such a token (the simulator signs its webhooks with it): claims
  * iat, jti, iss "Vonage" and payload_hash of body. Returns a malloc'd
  * string or NULL. */

@@ -14,6 +14,7 @@
 #include "evb_stream.h"
 #include "evb_tls.h"
 #include "evb_url.h"
+#include "evb_replay.h"
 #include "ingress.h"
 
 #define FLUSH_MS 1000 /* at exit, wait this long for frames to reach transcode */
@@ -221,7 +222,8 @@ static int start(struct ing *d)
 		EVB_LOG(LOG_ERR, "ingress", "EVB_LISTEN: expected host:port, got '%s'", listen);
 		return 100;
 	}
-	if (!(d->calls = evb_callmap_new()) || !(d->by_pcid = evb_callmap_new()))
+	if (!(d->calls = evb_callmap_new()) || !(d->by_pcid = evb_callmap_new()) ||
+	    !(d->jtis = evb_replay_new(JTI_MAX)))
 		return 111;
 	snprintf(path, sizeof(path), "%s/transcode.sock", run);
 	if (!(d->xc = evb_link_new(d->loop, path, xc_up, xc_down, xc_frame, d))) {
@@ -288,6 +290,7 @@ int ingress_run(const struct evb_cfg *cfg, const struct ing_opts *o)
 	call_free_all(&d);
 	evb_callmap_free(d.calls);
 	evb_callmap_free(d.by_pcid);
+	evb_replay_free(d.jtis);
 	evb_tls_config_free(d.tls);
 	return rc;
 }

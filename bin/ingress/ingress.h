@@ -36,6 +36,7 @@ enum { PROV_TWILIO = 1, PROV_VONAGE = 2 };
 #define WS_MAX_QUEUE (256u << 10)
 #define WS_PING_MS 10000
 #define URL_MAX 2048           /* a public URL we build */
+#define JTI_MAX 200000         /* signed-webhook jti values remembered */
 
 struct ing_opts {
 	long token_ttl_s;   /* media token lifetime */
@@ -45,6 +46,7 @@ struct ing_opts {
 };
 
 struct evb_stats;
+struct evb_replay;
 struct evb_stats_server;
 struct evb_metric;
 
@@ -123,6 +125,7 @@ struct ing {
 	struct evb_link *xc;
 	struct evb_events *ev;
 	struct evb_callmap *calls, *by_pcid;
+	struct evb_replay *jtis;  /* Vonage signed-webhook jti values used */
 	struct stream *streams;
 	size_t nstreams;
 	struct call *active;

@@ -10,6 +10,7 @@
 #include "evb_twilio.h"
 #include "evb_url.h"
 #include "evb_vonage.h"
+#include "evb_replay.h"
 #include "ingress.h"
 
 static const uint8_t no_call[EVB_CALLID_LEN];
@@ -59,12 +60,29 @@ int ing_vonage_sig_ok(struct ing *d, struct evb_http_req *req)
 	const uint8_t *body = evb_http_req_body(req, &blen);
 	char err[160];
 
+	char jti[128];
+	int64_t until, now = ing_unix_now();
+	int r;
+
 	if (!d->vonage_secret)
 		return 1;
-	if (evb_vonage_jwt_check(evb_http_req_header(req, "Authorization"), d->vonage_secret,
-				 body, blen, ing_unix_now(), err, sizeof(err)) == 0)
+	if (evb_vonage_jwt_check_jti(evb_http_req_header(req, "Authorization"), d->vonage_secret,
+				     body, blen, now, jti, sizeof(jti), &until, err,
+				     sizeof(err)) < 0) {
+		EVB_LOG(LOG_WARNING, "vonage", "signed webhook refused: %s", err);
+		return 0;
+	}
+	/* An exact replay (same JWT, same body) passes the check above: each
+	 * jti is accepted once while its token is valid. */
+	if (!jti[0]) {
+		EVB_LOG(LOG_WARNING, "vonage", "signed webhook refused: JWT without a usable jti");
+		return 0;
+	}
+	if ((r = evb_replay_use(d->jtis, jti, until, now)) == 0)
 		return 1;
-	EVB_LOG(LOG_WARNING, "vonage", "signed webhook refused: %s", err);
+	EVB_LOG(LOG_WARNING, "vonage", "signed webhook refused: %s",
+		r == -EEXIST ? "a replay (jti already used)"
+			     : "too many signed webhooks in an hour to tell a replay");
 	return 0;
 }
 

@@ -108,6 +108,23 @@ test_expect_success 'Vonage: a valid JWT is accepted; over another body, or too 
 		--data-binary @ev.json $BASE/vonage/event)" = 403
 '
 
+test_expect_success 'Vonage: an exact replay (same JWT, same jti, same body) is refused 403' '
+	printf "{\"status\":\"ringing\",\"uuid\":\"v8010-replay\",\"conversation_uuid\":\"CON-8010r\",\"from\":\"15550001\",\"to\":\"15550002\",\"direction\":\"inbound\"}" >rp.json &&
+	auth=$(vonage_jwt rp.json) &&
+	c=$(code -X POST -H "Authorization: $auth" -H "Content-Type: application/json" \
+		--data-binary @rp.json $BASE/vonage/event) &&
+	test "$c" -ge 200 && test "$c" -lt 300 &&
+	test "$(code -X POST -H "Authorization: $auth" -H "Content-Type: application/json" \
+		--data-binary @rp.json $BASE/vonage/event)" = 403 &&
+	test "$(code -X POST -H "Authorization: $auth" -H "Content-Type: application/json" \
+		--data-binary @rp.json $BASE/vonage/event)" = 403 &&
+	wait_for "grep -q \"signed webhook refused: a replay (jti already used)\" $TMP/sv.log" 5 &&
+	auth2=$(vonage_jwt rp.json) && test "$auth2" != "$auth" &&
+	c=$(code -X POST -H "Authorization: $auth2" -H "Content-Type: application/json" \
+		--data-binary @rp.json $BASE/vonage/event) &&
+	test "$c" -ge 200 && test "$c" -lt 300
+'
+
 sox -n -r 8000 -b 16 -c 1 talk.wav synth 1 sine 300 vol 0.5 pad 0 1 repeat 1
 
 test_expect_success 'a call on each provider goes end to end (token auth to EVI)' '
