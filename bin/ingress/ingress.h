@@ -32,6 +32,7 @@ enum { PROV_TWILIO = 1, PROV_VONAGE = 2 };
 #define USED_TOKENS 4          /* tokens a call remembers as used */
 #define ENDED_LINGER_S 60      /* an ended call is remembered this long */
 #define START_TIMEOUT_S 10     /* a media socket must start by then */
+#define SWEEP_CLOSE_MAX 200    /* media sockets the once-a-second sweep closes at most */
 #define WS_MAX_MESSAGE (64u << 10)
 #define WS_MAX_QUEUE (256u << 10)
 #define WS_PING_MS 10000

@@ -231,6 +231,10 @@ int media_attach(struct stream *s, const char *call_id, const char *pcid, const 
 		}
 		EVB_LOG(LOG_INFO, prov_name(s->provider), "call=%s restored from its media token",
 			c->idstr);
+		/* Its token was minted for a stream before the restart: the call
+		 * started then, so this stream is a reconnection, not a second
+		 * call.started. */
+		c->streams = 1;
 		call_prepare(d, c, 1);
 	}
 	snprintf(c->used[c->nused++ % USED_TOKENS], EVB_MTOKEN_MAX, "%s", token);
@@ -386,10 +390,17 @@ void media_send_clear(struct stream *s)
 
 void media_sweep(struct ing *d, uint64_t now)
 {
-	for (struct stream *s = d->streams; s; s = s->next)
+	int n = 0;
+
+	/* At most SWEEP_CLOSE_MAX a sweep (one a second): a thousand sockets
+	 * opened together and left silent close over a few seconds, not in one
+	 * turn of the loop that live calls wait behind. */
+	for (struct stream *s = d->streams; s && n < SWEEP_CLOSE_MAX; s = s->next)
 		if (!s->started && !s->closing &&
-		    now - s->opened_ns > (uint64_t)START_TIMEOUT_S * 1000000000u)
+		    now - s->opened_ns > (uint64_t)START_TIMEOUT_S * 1000000000u) {
 			media_bad(s, "no start message in time", NULL, 1008);
+			n++;
+		}
 }
 
 void media_close_all(struct ing *d, int code, const char *reason)
