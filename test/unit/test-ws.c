@@ -478,15 +478,15 @@ static void test_free_while_connecting(void)
 /* ---- memory mode ---- */
 
 static int m_msgs, m_closed, m_code;
+static char m_last[256];
 
 static void m_msg(struct evb_ws *ws, int kind, const uint8_t *d, size_t len, void *arg)
 {
 	(void)ws;
 	(void)kind;
-	(void)d;
-	(void)len;
 	(void)arg;
 	m_msgs++;
+	snprintf(m_last, sizeof(m_last), "%.*s", (int)len, (const char *)d);
 }
 
 static void m_close(struct evb_ws *ws, int code, const char *reason, void *arg)
@@ -510,6 +510,7 @@ static void test_memory(void)
 	struct evb_ws *ws = evb_ws_mem_new(1, m_msg, m_close, NULL);
 
 	diag("memory mode");
+	m_msgs = m_closed = m_code = 0;
 	is_int(evb_ws_mem_feed(ws, in, 10), 0, "partial input: still open");
 	is_int(evb_ws_mem_feed(ws, in + 10, sizeof(in) - 10), 1, "closed after the close frame");
 	is_int(m_msgs, 1, "one message");
@@ -522,10 +523,82 @@ static void test_memory(void)
 	evb_ws_free(ws);
 }
 
+/* The frame reader, case by case: what each input ends with (0: still
+ * open), how many messages came before, and the last one. Frames to a
+ * server carry the mask key 0 so their payload reads as it is. */
+static void test_reader(void)
+{
+#define M "\0\0\0\0" /* a zero mask key */
+	static const struct {
+		const char *what;
+		int server;
+		const char *in;
+		size_t len;
+		int code, msgs;
+		const char *last;
+	} c[] = {
+		{ "RSV1 set", 1, "\xc1\x82" M "hi", 8, 1002, 0, NULL },
+		{ "reserved opcode 3", 1, "\x83\x80" M, 6, 1002, 0, NULL },
+		{ "continuation with no message", 1, "\x80\x82" M "hi", 8, 1002, 0, NULL },
+		{ "a new message inside a fragmented one", 1,
+		  "\x01\x81" M "h\x81\x81" M "i", 14, 1002, 0, NULL },
+		{ "fragmented ping", 1, "\x09\x80" M, 6, 1002, 0, NULL },
+		{ "ping of 126 bytes", 1, "\x89\xfe\x00\x7e" M, 8, 1002, 0, NULL },
+		{ "16-bit length under 126", 1, "\x81\xfe\x00\x02" M "hi", 10, 1002, 0, NULL },
+		{ "64-bit length under 65536", 1,
+		  "\x81\xff\0\0\0\0\0\0\0\x02" M "hi", 16, 1002, 0, NULL },
+		{ "text that is not UTF-8", 1, "\x81\x82" M "\xc3\x28", 8, 1007, 0, NULL },
+		{ "an overlong '/' in text", 1, "\x81\x82" M "\xc0\xaf", 8, 1007, 0, NULL },
+		{ "UTF-8 split across fragments, a ping between", 1,
+		  "\x01\x82" M "h\xc3\x89\x80" M "\x80\x82" M "\xa9!", 22, 0, 1, "h\xc3\xa9!" },
+		{ "NUL in text is UTF-8", 1, "\x81\x83" M "a\0b", 9, 0, 1, "a" },
+		{ "close of one byte", 1, "\x88\x81" M "\x03", 7, 1002, 0, NULL },
+		{ "close 1005 on the wire", 1, "\x88\x82" M "\x03\xed", 8, 1002, 0, NULL },
+		{ "close 999", 1, "\x88\x82" M "\x03\xe7", 8, 1002, 0, NULL },
+		{ "close reason not UTF-8", 1, "\x88\x83" M "\x03\xe8\xff", 9, 1007, 0, NULL },
+		{ "close without a status", 1, "\x88\x80" M, 6, 1005, 0, NULL },
+		{ "close 4001, then a frame that is ignored", 1,
+		  "\x88\x82" M "\x0f\xa1\x81\x82" M "hi", 16, 4001, 0, NULL },
+		{ "masked frame to a client", 0, "\x81\x82" M "hi", 8, 1002, 0, NULL },
+		{ "unmasked messages to a client, whole", 0, "\x81\x02hi\x82\x03" "abc", 9, 0, 2,
+		  "abc" },
+		{ "over the 16-byte cap in fragments", 1,
+		  "\x01\x8a" M "0123456789\x80\x87" M "0123456", 29, 1009, 0, NULL },
+		{ "exactly the cap", 1, "\x82\x90" M "0123456789abcdef", 22, 0, 1,
+		  "0123456789abcdef" },
+	};
+#undef M
+
+	diag("the frame reader");
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		for (size_t step = 0; step < 2; step++) {
+			struct evb_ws *ws = evb_ws_mem_new(c[i].server, m_msg, m_close, NULL);
+			size_t off = 0;
+			int r = 0;
+
+			m_msgs = m_closed = m_code = 0;
+			m_last[0] = '\0';
+			evb_ws_set_max_message(ws, 16);
+			/* whole, then a byte at a time */
+			while (off < c[i].len && r == 0) {
+				size_t n = step ? 1 : c[i].len;
+				r = evb_ws_mem_feed(ws, c[i].in + off, n);
+				off += n;
+			}
+			ok(r == (c[i].code != 0) && m_code == c[i].code && m_msgs == c[i].msgs &&
+				   (!c[i].last || strcmp(m_last, c[i].last) == 0),
+			   "%s (%s): %s %d, %d message(s)", c[i].what, step ? "byte by byte" : "whole",
+			   c[i].code ? "close" : "open", m_code, m_msgs);
+			evb_ws_free(ws);
+		}
+	}
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	evb_log_level = LOG_WARNING;
+	test_reader();
 	test_echo();
 	test_hundred();
 	test_too_big();
