@@ -483,7 +483,7 @@ void calls_events(struct job *j)
 	 * without one), the cursor names the last row shown. */
 	static const char sql[] =
 		"WITH c AS (SELECT k.id FROM calls k" BY_ID "),"
-		" page AS (SELECT e.*, coalesce(e.ts, e.created_at) AS at FROM call_events e"
+		" page AS (SELECT e.*, coalesce(e.ts, e.created_at) AS at FROM call_events_as_sent e"
 		"  WHERE e.call_id = (SELECT id FROM c) AND ($4::bigint IS NULL OR"
 		"  (coalesce(e.ts, e.created_at), e.event_id) >"
 		"  ('epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5::uuid))"

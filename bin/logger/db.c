@@ -30,6 +30,8 @@ struct db {
 	void *arg;
 	db_result_cb cb; /* query in flight */
 	void *cb_arg;
+	const struct db_copy *copy; /* COPY FROM STDIN data of the query in flight */
+	size_t ncopy, icopy;
 	PGresult *res;   /* result kept for cb */
 	int flushing;    /* output still to send */
 	void (*on_sent)(struct db *db, void *arg);
@@ -115,6 +117,8 @@ static void lost(struct db *db, const char *why)
 		PQfinish(db->pg);
 	db->pg = NULL;
 	db->cb = NULL;
+	db->copy = NULL;
+	db->ncopy = db->icopy = 0;
 	db->flushing = 0;
 	db->state = ST_WAIT;
 	uv_timer_start(&db->timer, timer_cb, db->delay_ms, 0);
@@ -186,6 +190,33 @@ static void connect_start(struct db *db)
 		lost(db, "unable to watch the database socket");
 }
 
+static void query_flush(struct db *db, int notify);
+
+/* The server waits for the data of the query's next COPY FROM STDIN: hands
+ * libpq all of it (its output buffer grows to hold it) and the end of the
+ * copy, then lets the socket take it. A COPY with no data given ends at
+ * once, with an error. Returns 0, or -1 when the connection is gone. */
+static int copy_in(struct db *db)
+{
+	const struct db_copy *c = db->icopy < db->ncopy ? &db->copy[db->icopy++] : NULL;
+	size_t off = 0;
+
+	while (c && off < c->len) {
+		size_t n = c->len - off > (1u << 30) ? 1u << 30 : c->len - off;
+		if (PQputCopyData(db->pg, c->data + off, (int)n) != 1) {
+			lost(db, PQerrorMessage(db->pg));
+			return -1;
+		}
+		off += n;
+	}
+	if (PQputCopyEnd(db->pg, c ? NULL : "no data for this COPY") != 1) {
+		lost(db, PQerrorMessage(db->pg));
+		return -1;
+	}
+	query_flush(db, db->icopy >= db->ncopy);
+	return db->state == ST_UP ? 0 : -1;
+}
+
 /* Reads what is there; delivers the result once the query is complete. */
 static void query_input(struct db *db)
 {
@@ -201,11 +232,19 @@ static void query_input(struct db *db)
 			db_result_cb cb = db->cb;
 			PGresult *res = db->res;
 			db->cb = NULL;
+			db->copy = NULL;
+			db->ncopy = db->icopy = 0;
 			db->res = NULL;
 			uv_timer_stop(&db->timer);
 			cb(db, res, db->cb_arg);
 			PQclear(res);
 			return;
+		}
+		if (PQresultStatus(r) == PGRES_COPY_IN) {
+			PQclear(r);
+			if (copy_in(db) < 0)
+				return;
+			continue;
 		}
 		/* Keep the first error, else the last result. */
 		if (db->res && PQresultStatus(db->res) == PGRES_FATAL_ERROR) {
@@ -343,9 +382,42 @@ int db_query(struct db *db, const char *sql, int n, const char *const *values,
 	return 0;
 }
 
+int db_query_copy(struct db *db, const char *sql, const struct db_copy *copy, size_t n,
+		  db_result_cb cb, void *arg)
+{
+	int r;
+
+	db->copy = copy;
+	db->ncopy = n;
+	db->icopy = 0;
+	r = db_query(db, sql, 0, NULL, NULL, cb, arg);
+	if (r < 0) {
+		db->copy = NULL;
+		db->ncopy = 0;
+	}
+	return r;
+}
+
 int db_sending(const struct db *db)
 {
-	return db->state == ST_UP && db->flushing;
+	return db->state == ST_UP && (db->flushing || (db->cb && db->icopy < db->ncopy));
+}
+
+char *db_escape_literal(struct db *db, const char *s, size_t len)
+{
+	char *lit, *out;
+
+	if (db->state != ST_UP) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	if (!(lit = PQescapeLiteral(db->pg, s, len))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	out = strdup(lit);
+	PQfreemem(lit);
+	return out;
 }
 
 void db_set_sent_cb(struct db *db, void (*cb)(struct db *db, void *arg), void *arg)

@@ -36,8 +36,25 @@ int db_ready(const struct db *db);
 int db_query(struct db *db, const char *sql, int n, const char *const *values,
 	     const int *lengths, db_result_cb cb, void *arg);
 
-/* 1 while a query's input is still being sent to the server. */
+/* The rows of one COPY ... FROM STDIN, in the COPY's format. */
+struct db_copy {
+	const char *data;
+	size_t len;
+};
+
+/* As db_query() with no parameters, for sql holding COPY ... FROM STDIN
+ * statements: the i-th COPY gets copy[i] (n of them). copy must stay valid
+ * until cb runs. A multi-statement sql is one transaction. */
+int db_query_copy(struct db *db, const char *sql, const struct db_copy *copy, size_t n,
+		  db_result_cb cb, void *arg);
+
+/* 1 while a query's input (its COPY data included) is still being sent
+ * to the server. */
 int db_sending(const struct db *db);
+
+/* s (len bytes) as an SQL string literal for this connection, quotes
+ * included: a new string the caller frees, or NULL with errno set. */
+char *db_escape_literal(struct db *db, const char *s, size_t len);
 
 /* Sets cb(db, arg) to run whenever a query has been sent in full (the
  * server has all it needs to work on it). */

@@ -80,4 +80,18 @@ int evm_map(const void *payload, size_t len, struct evm_buf *out, struct evm_inf
 int evm_map_refused(const void *payload, size_t len, const char *reason,
 		    struct evm_buf *out, struct evm_info *info);
 
+/* A batch for the COPY write path (sql/0004-copy-ingest.sql): calls holds
+ * call records for evb_ingest_calls(), each followed by a comma; utt and
+ * evs hold rows of utterances and call_events in COPY's text format. */
+struct evm_copy {
+	struct evm_buf calls, utt, evs;
+};
+
+/* Checks one event payload as evm_map() does and appends its rows to out.
+ * A final utterance's emotion_scores go to its utterances row only, not to
+ * the call_events payload. Returns 0; 1 when the event needs the JSON path
+ * (rejected, or scores or metadata under an escaped key), -ENOBUFS or
+ * -ENOMEM; out is unchanged unless 0. */
+int evm_map_copy(const void *payload, size_t len, struct evm_copy *out, struct evm_info *info);
+
 #endif

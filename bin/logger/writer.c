@@ -1,12 +1,18 @@
 /* The database writer (see writer.h).
  *
  * While one batch is in the database, the next is read from the spool and
- * turned into its JSON record array, so the database never waits for us.
- * A batch commits as a whole; its end becomes the spool position. When the
- * database refuses a batch's data (SQLSTATE class 22, 23 or 54), the batch
- * is written again one event per transaction, so one bad event cannot hold
- * up the others; an event refused alone is stored as rejected with the
- * database's message. Any other failure keeps the batch for a later retry. */
+ * built, a slice of events per loop turn so that the connection is served
+ * in between, so the database never waits for us. A batch is built as
+ * COPY rows (evm_map_copy(): SELECT evb_ingest_calls(), COPY utterances,
+ * COPY call_events, one transaction); one holding a rejected event is
+ * built as the JSON record array of SELECT evb_ingest(), and so is one
+ * whose COPY the database refused (a replay: an event_id already there).
+ * A batch commits as a whole; its end becomes the spool position. When
+ * the database refuses a JSON batch's data (SQLSTATE class 22, 23 or 54),
+ * the batch is written again one event per transaction, so one bad event
+ * cannot hold up the others; an event refused alone is stored as rejected
+ * with the database's message. Any other failure keeps the batch for a
+ * later retry. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +26,24 @@
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS 5000
 #define INGEST_SQL "SELECT evb_ingest($1::jsonb)"
+#define BUILD_SLICE 64 /* events built per loop turn */
+#define COPY_SQL                                                                     \
+	");COPY utterances (event_id, call_id, role, message_id, text, emotion_scores, " \
+	"top_emotions, sentiment, confidence, begin_ms, end_ms, interrupted, spoken_at) " \
+	"FROM STDIN;COPY call_events (event_id, call_id, type, provider, ts, status, "     \
+	"payload) FROM STDIN"
 
 struct wbatch {
 	struct evm_buf json;
+	struct evm_copy cp;
+	struct db_copy dc[2];
+	struct spool_batch sb;
 	struct spool_pos end;
-	size_t n;
+	size_t n, i;  /* events; the next one to build */
 	uint64_t unhandled, rejected;
 	int valid;
+	int building; /* sb read, events [0, i) built */
+	int copy;     /* built as COPY rows, else as JSON */
 	int oversize; /* could not be built: write its events one by one */
 };
 
@@ -41,6 +58,9 @@ struct writer {
 	int ready, inflight, migrating;
 	struct wbatch b[2];
 	int cur; /* b[cur] is in flight; b[cur ^ 1] is the next */
+	int json_once; /* build the next batch as JSON (its COPY was refused) */
+	uv_timer_t build; /* the next slice of the batch being built */
+	int build_armed;
 	/* one event per transaction, after a refused batch */
 	int single, refused;
 	struct spool_batch sb;
@@ -84,23 +104,20 @@ static void retry_later(struct writer *w)
 static void forget(struct writer *w)
 {
 	w->b[0].valid = w->b[1].valid = 0;
+	w->b[0].building = w->b[1].building = 0;
 	spool_rewind(w->sp);
 }
 
-/* Appends the records of events [from, to) of sb as a JSON array. */
-static int build(struct wbatch *wb, const struct spool_batch *sb, size_t from, size_t to,
-		 const char *refused)
+/* Appends the records of events [from, to) of sb to the JSON array being
+ * built, "[" and what came before (a comma before each but the first). */
+static int add_records(struct wbatch *wb, const struct spool_batch *sb, size_t from,
+		       size_t to, const char *refused)
 {
 	struct evm_info info;
 	int r = 0;
 
-	wb->json.len = 0;
-	wb->unhandled = wb->rejected = 0;
-	wb->n = to - from;
-	if ((r = evm_buf_add(&wb->json, "[", 1)) < 0)
-		return r;
 	for (size_t i = from; i < to && r == 0; i++) {
-		if (i > from && (r = evm_buf_add(&wb->json, ",", 1)) < 0)
+		if (wb->json.len > 1 && (r = evm_buf_add(&wb->json, ",", 1)) < 0)
 			break;
 		if (refused)
 			r = evm_map_refused(sb->payload[i], sb->len[i], refused, &wb->json, &info);
@@ -112,16 +129,32 @@ static int build(struct wbatch *wb, const struct spool_batch *sb, size_t from, s
 			EVB_LOG(LOG_WARNING, "writer", "event '%s' rejected: %s", info.event_id,
 				info.reason);
 	}
+	return r;
+}
+
+/* Builds events [from, to) of sb as a JSON array into wb. */
+static int build(struct wbatch *wb, const struct spool_batch *sb, size_t from, size_t to,
+		 const char *refused)
+{
+	int r;
+
+	wb->json.len = 0;
+	wb->unhandled = wb->rejected = 0;
+	wb->n = to - from;
+	wb->copy = 0;
+	if ((r = evm_buf_add(&wb->json, "[", 1)) < 0)
+		return r;
+	r = add_records(wb, sb, from, to, refused);
 	if (r == 0)
 		r = evm_buf_add(&wb->json, "]", 1);
 	return r;
 }
 
-/* Reads and builds the next batch into wb; 1 when there is one. */
-static int read_build(struct writer *w, struct wbatch *wb)
+/* Reads the next batch into wb, to be built by build_step(); 1 when there
+ * is one. */
+static int read_start(struct writer *w, struct wbatch *wb)
 {
-	struct spool_batch sb;
-	int n = spool_read(w->sp, w->batch_max, &sb), r;
+	int n = spool_read(w->sp, w->batch_max, &wb->sb);
 
 	if (n < 0) {
 		EVB_LOG(LOG_ERR, "writer", "unable to read the spool: %s", strerror(-n));
@@ -130,14 +163,83 @@ static int read_build(struct writer *w, struct wbatch *wb)
 	}
 	if (n == 0)
 		return 0;
-	r = build(wb, &sb, 0, sb.n, NULL);
-	wb->oversize = r < 0;
-	if (r < 0)
-		EVB_LOG(LOG_WARNING, "writer", "unable to build a batch of %zu events (%s): "
-			"writing them one by one", sb.n, strerror(-r));
-	wb->end = sb.end;
-	wb->valid = 1;
+	wb->end = wb->sb.end;
+	wb->n = wb->sb.n;
+	wb->i = 0;
+	wb->copy = !w->json_once;
+	w->json_once = 0;
+	wb->cp.calls.len = wb->cp.utt.len = wb->cp.evs.len = 0;
+	if (evm_buf_add(&wb->cp.calls, "[", 1) < 0)
+		wb->copy = 0;
+	wb->json.len = 0;
+	wb->unhandled = wb->rejected = 0;
+	wb->oversize = 0;
+	wb->building = 1;
 	return 1;
+}
+
+/* Builds the next slice of wb's events; 1 when the batch is complete. */
+static int build_step(struct wbatch *wb)
+{
+	size_t to = wb->i + BUILD_SLICE < wb->n ? wb->i + BUILD_SLICE : wb->n;
+	struct evm_info info;
+	int r = 0;
+
+	if (wb->copy) {
+		for (; wb->i < to; wb->i++) {
+			r = evm_map_copy(wb->sb.payload[wb->i], wb->sb.len[wb->i], &wb->cp, &info);
+			if (r != 0)
+				break;
+			wb->unhandled += info.status == EVM_UNHANDLED;
+		}
+		if (r == 0 && wb->i == wb->n) {
+			/* "[" records "]": the records each end with a comma. */
+			wb->cp.calls.p[wb->cp.calls.len - 1] = ']';
+			wb->dc[0].data = wb->cp.utt.p ? wb->cp.utt.p : "";
+			wb->dc[0].len = wb->cp.utt.len;
+			wb->dc[1].data = wb->cp.evs.p;
+			wb->dc[1].len = wb->cp.evs.len;
+		}
+		if (r == 0)
+			return wb->i == wb->n;
+		/* A rejected event, or too big: the JSON path, from the start. */
+		wb->copy = 0;
+		wb->i = 0;
+		wb->unhandled = 0;
+		return 0;
+	}
+	if (wb->i == 0)
+		r = evm_buf_add(&wb->json, "[", 1);
+	if (r == 0)
+		r = add_records(wb, &wb->sb, wb->i, to, NULL);
+	wb->i = to;
+	if (r == 0 && to == wb->n)
+		r = evm_buf_add(&wb->json, "]", 1);
+	if (r < 0) {
+		EVB_LOG(LOG_WARNING, "writer", "unable to build a batch of %zu events (%s): "
+			"writing them one by one", wb->n, strerror(-r));
+		wb->oversize = 1;
+		return 1;
+	}
+	return to == wb->n;
+}
+
+static void build_cb(uv_timer_t *t)
+{
+	struct writer *w = t->data;
+	struct wbatch *next = &w->b[w->cur ^ 1];
+
+	w->build_armed = 0;
+	if (!next->building || db_sending(w->db))
+		return; /* forgotten; or on_sent brings us back */
+	if (build_step(next)) {
+		next->building = 0;
+		next->valid = 1;
+		pump(w);
+		return;
+	}
+	w->build_armed = 1;
+	uv_timer_start(&w->build, build_cb, 0, 0);
 }
 
 static void single_start(struct writer *w);
@@ -150,19 +252,34 @@ static int send_batch(struct writer *w, struct wbatch *wb, db_result_cb cb)
 	int r;
 
 	w->inflight = 1;
-	r = db_query(w->db, INGEST_SQL, 1, v, NULL, cb, w);
+	if (wb->copy) {
+		char *lit = db_escape_literal(w->db, wb->cp.calls.p, wb->cp.calls.len);
+		static const char head[] = "SELECT evb_ingest_calls(";
+		r = -errno;
+		if (lit) {
+			wb->json.len = 0;
+			r = evm_buf_add(&wb->json, head, sizeof(head) - 1);
+			r = r ? r : evm_buf_add(&wb->json, lit, strlen(lit));
+			r = r ? r : evm_buf_add(&wb->json, COPY_SQL, sizeof(COPY_SQL) - 1);
+			free(lit);
+		}
+		if (r == 0)
+			r = db_query_copy(w->db, wb->json.p, wb->dc, 2, cb, w);
+	} else {
+		r = db_query(w->db, INGEST_SQL, 1, v, NULL, cb, w);
+	}
 	if (r < 0)
 		w->inflight = 0;
 	return r;
 }
 
 static void commit(struct writer *w, const struct spool_pos *end, const struct wbatch *wb,
-		   const PGresult *res)
+		   uint64_t fresh)
 {
 	int r;
 
 	w->st.events += wb->n;
-	w->st.fresh += (uint64_t)atoll(PQgetvalue(res, 0, 0));
+	w->st.fresh += fresh;
 	w->st.unhandled += wb->unhandled;
 	w->st.rejected += wb->rejected;
 	w->st.batches++;
@@ -196,13 +313,28 @@ static void batch_done(struct db *db, PGresult *res, void *arg)
 
 	(void)db;
 	w->inflight = 0;
-	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		commit(w, &wb->end, wb, res);
+	if (wb->copy && res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+		commit(w, &wb->end, wb, wb->n); /* COPY added every event */
+		wb->valid = 0;
+		pump(w);
+		return;
+	}
+	if (!wb->copy && res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		commit(w, &wb->end, wb, (uint64_t)atoll(PQgetvalue(res, 0, 0)));
 		wb->valid = 0;
 		pump(w);
 		return;
 	}
 	forget(w);
+	if (res && data_error(res) && wb->copy) {
+		char em[400];
+		EVB_LOG(LOG_INFO, "writer", "the database refused the rows of a batch of %zu "
+			"events (%s): writing it through evb_ingest()", wb->n,
+			db_errmsg(res, em, sizeof(em)));
+		w->json_once = 1;
+		pump(w);
+		return;
+	}
 	if (res && data_error(res)) {
 		char em[400];
 		EVB_LOG(LOG_WARNING, "writer", "the database refused a batch of %zu events "
@@ -250,7 +382,7 @@ static void single_done(struct db *db, PGresult *res, void *arg)
 		struct spool_pos end = w->sb.start;
 		for (size_t i = 0; i <= w->si; i++)
 			end.off += EVB_FRAME_HDR_LEN + w->sb.len[i];
-		commit(w, &end, &w->one, res);
+		commit(w, &end, &w->one, (uint64_t)atoll(PQgetvalue(res, 0, 0)));
 		w->si++;
 		w->refused = 0;
 	} else if (res && data_error(res) && !w->refused) {
@@ -291,9 +423,13 @@ static void pump(struct writer *w)
 		}
 		next = &w->b[w->cur ^ 1];
 		/* Build the next batch once the server has all of this one. */
-		if (!next->valid && !db_sending(w->db))
-			read_build(w, next);
-		if (w->inflight || w->retry_armed)
+		if (!next->valid && !next->building && !db_sending(w->db))
+			read_start(w, next);
+		if (next->building && !db_sending(w->db) && !w->build_armed) {
+			w->build_armed = 1;
+			uv_timer_start(&w->build, build_cb, 0, 0);
+		}
+		if (w->inflight || w->retry_armed || next->building)
 			return;
 		if (!next->valid) {
 			if (w->on_idle)
@@ -382,8 +518,12 @@ struct writer *writer_new(uv_loop_t *loop, struct spool *sp, const char *conninf
 	w->on_idle = on_idle;
 	w->arg = arg;
 	w->retry_ms = RETRY_MIN_MS;
-	evm_buf_init(&w->b[0].json, JSON_MAX);
-	evm_buf_init(&w->b[1].json, JSON_MAX);
+	for (int i = 0; i < 2; i++) {
+		evm_buf_init(&w->b[i].json, JSON_MAX);
+		evm_buf_init(&w->b[i].cp.calls, JSON_MAX);
+		evm_buf_init(&w->b[i].cp.utt, JSON_MAX);
+		evm_buf_init(&w->b[i].cp.evs, JSON_MAX);
+	}
 	evm_buf_init(&w->one.json, JSON_MAX);
 	w->db = db_new(loop, conninfo, db_up, db_down, w);
 	if (!w->db) {
@@ -393,6 +533,8 @@ struct writer *writer_new(uv_loop_t *loop, struct spool *sp, const char *conninf
 	db_set_sent_cb(w->db, db_sent, w);
 	uv_timer_init(loop, &w->retry);
 	w->retry.data = w;
+	uv_timer_init(loop, &w->build);
+	w->build.data = w;
 	return w;
 }
 
@@ -400,10 +542,21 @@ static void retry_close_cb(uv_handle_t *h)
 {
 	struct writer *w = h->data;
 
-	evm_buf_release(&w->b[0].json);
-	evm_buf_release(&w->b[1].json);
+	for (int i = 0; i < 2; i++) {
+		evm_buf_release(&w->b[i].json);
+		evm_buf_release(&w->b[i].cp.calls);
+		evm_buf_release(&w->b[i].cp.utt);
+		evm_buf_release(&w->b[i].cp.evs);
+	}
 	evm_buf_release(&w->one.json);
 	free(w);
+}
+
+static void build_close_cb(uv_handle_t *h)
+{
+	struct writer *w = h->data;
+
+	uv_close((uv_handle_t *)&w->retry, retry_close_cb);
 }
 
 void writer_free(struct writer *w)
@@ -411,7 +564,7 @@ void writer_free(struct writer *w)
 	if (!w)
 		return;
 	db_free(w->db);
-	uv_close((uv_handle_t *)&w->retry, retry_close_cb);
+	uv_close((uv_handle_t *)&w->build, build_close_cb);
 }
 
 void writer_kick(struct writer *w)

@@ -6,9 +6,25 @@
 
 C1=11111111-1111-4111-8111-111111111111
 C2=22222222-2222-4222-8222-222222222222
+C3=33333333-3333-4333-8333-333333333333
 ev() { # ev TYPE CALL N EXTRA: one event line, event id ...-<N>
 	printf '{"type":"%s","call_id":"%s","provider":"%s","ts":"2026-11-21T10:00:%02d.000Z","event_id":"aaaaaaaa-0000-4000-8000-%012d"%s}\n' \
 		"$1" "$2" "${PROV:-twilio}" "$3" "$3" "$4"
+}
+
+# as_sent_diff FILE: how many events of FILE (JSON object lines) are not
+# shown by call_events_as_sent as sent (0: none). Scores compare as reals:
+# evb-cat (ev_send) writes numbers with 17 digits.
+as_sent_diff() {
+	pg_query "DROP TABLE IF EXISTS sent; CREATE TABLE sent (line text)" 2>/dev/null &&
+	psql -XAtq -v ON_ERROR_STOP=1 -d "$DATABASE_URL" \
+		-c "\\copy sent FROM '$1' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')" &&
+	pg_query "SELECT count(*) FROM sent s WHERE NOT EXISTS (SELECT 1 FROM call_events_as_sent e
+		WHERE e.event_id = (s.line::jsonb ->> 'event_id')::uuid
+		AND e.payload - 'emotion_scores' = s.line::jsonb - 'emotion_scores'
+		AND (SELECT count(*) FROM jsonb_each_text(s.line::jsonb -> 'emotion_scores') a
+			FULL JOIN jsonb_each_text(e.payload -> 'emotion_scores') b USING (key)
+			WHERE a.value::real IS DISTINCT FROM b.value::real) = 0)"
 }
 
 test_expect_success 'usage: --help, --version, bad option, missing DATABASE_URL' '
@@ -28,10 +44,10 @@ test_expect_success '--migrate with the database unreachable exits 111' '
 '
 
 test_expect_success '--migrate applies the migrations; again is a no-op' '
-	evb-logger --migrate 2>err && grep "3 migrations applied" err &&
-	test "$(pg_query "SELECT string_agg(version::text, '\'','\'' ORDER BY version) FROM schema_migrations")" = "1,2,3" &&
+	evb-logger --migrate 2>err && grep "4 migrations applied" err &&
+	test "$(pg_query "SELECT string_agg(version::text, '\'','\'' ORDER BY version) FROM schema_migrations")" = "1,2,3,4" &&
 	evb-logger --migrate 2>err && grep "up to date" err &&
-	test "$(db_count schema_migrations)" = 3
+	test "$(db_count schema_migrations)" = 4
 '
 
 test_expect_success_here 'start evb-logger' 'logger_start'
@@ -120,6 +136,37 @@ test_expect_success 'the same events again add nothing' '
 	test "$(db_count calls)" = 1
 '
 
+test_expect_success 'scores stored once: not in call_events, shown by call_events_as_sent' '
+	test "$(pg_query "SELECT count(*) FROM call_events WHERE payload ? '\''emotion_scores'\''")" = 0 &&
+	test "$(as_sent_diff call1.jsonl)" = 0
+'
+
+# Scores first, in the middle with spaces, in an interim utterance; a text
+# with COPY's special characters; a time with an offset; metadata numbers.
+# Loaded with --stdin: its bytes reach the spool as they are.
+cat <<'EOF' | sed "s/SCORES/$(ev_scores Anger=0.7 Joy=0.25)/" >call3.jsonl
+{"emotion_scores":SCORES,"type":"utterance","call_id":"33333333-3333-4333-8333-333333333333","provider":"twilio","ts":"2026-11-21T10:00:31.5+01:00","event_id":"aaaaaaaa-0000-4000-8000-000000000031","role":"user","text":"tab\there \"quoted\" back\\slash\nnew line \u00e9 ☎"}
+{ "type" : "utterance" , "call_id":"33333333-3333-4333-8333-333333333333","provider":"twilio","ts":"2026-11-21T10:00:32.000Z","event_id":"aaaaaaaa-0000-4000-8000-000000000032","role":"assistant","text":"ok" , "emotion_scores" : SCORES , "interrupted":false }
+{"type":"utterance","call_id":"33333333-3333-4333-8333-333333333333","provider":"twilio","ts":"2026-11-21T10:00:33.000Z","event_id":"aaaaaaaa-0000-4000-8000-000000000033","role":"user","text":"h","interim":true,"emotion_scores":SCORES}
+{"type":"call.started","call_id":"33333333-3333-4333-8333-333333333333","provider":"twilio","ts":"2026-11-21T10:00:30.000Z","event_id":"aaaaaaaa-0000-4000-8000-000000000034","metadata":{"campaign":"x","weight":0.10,"n":[1,2.50,{"a":null}]}}
+EOF
+
+test_expect_success 'COPY rows: texts, times, metadata and payloads as sent' '
+	EVB_RUN_DIR=$TMP/stdin3-run evb-logger --stdin <call3.jsonl 2>err &&
+	test "$(db_count call_events)" = 18 &&
+	test "$(as_sent_diff call3.jsonl)" = 0 &&
+	test "$(pg_query "SELECT count(*) FROM call_events WHERE payload ? '\''emotion_scores'\''")" = 1 &&
+	test "$(pg_query "SELECT count(*) FROM utterances u JOIN call_events e USING (event_id)
+		WHERE u.text IS DISTINCT FROM e.payload ->> '\''text'\''
+		OR u.spoken_at IS DISTINCT FROM e.ts")" = 0 &&
+	pg_query "SELECT to_char(spoken_at, '\''HH24:MI:SS.MS'\''), text FROM utterances
+		WHERE call_id = '\''$C3'\'' ORDER BY spoken_at" >out &&
+	printf "09:00:31.500|tab\there \"quoted\" back\\\\slash\nnew line \303\251 \342\230\216\n10:00:32.000|ok\n" >want &&
+	diff -u want out &&
+	test "$(pg_query "SELECT metadata::text FROM calls WHERE id = '\''$C3'\''")" = \
+		"{\"n\": [1, 2.50, {\"a\": null}], \"weight\": 0.10, \"campaign\": \"x\"}"
+'
+
 # Vonage spellings and bad events, loaded from the shell.
 {
 	PROV=vonage
@@ -156,15 +203,23 @@ test_expect_success 'vonage statuses map to the canonical set; good events of th
 	test "$(pg_query "SELECT sentiment FROM utterances WHERE call_id = '\''$C2'\''")" = positive
 '
 
+test_expect_success 'a batch with rejected events (evb_ingest) stores the scores once too' '
+	E27=aaaaaaaa-0000-4000-8000-000000000027 &&
+	test "$(pg_query "SELECT payload ? '\''emotion_scores'\'' FROM call_events
+		WHERE event_id = '\''$E27'\''")" = f &&
+	test "$(pg_query "SELECT count(*) FROM jsonb_object_keys((SELECT payload -> '\''emotion_scores'\''
+		FROM call_events_as_sent WHERE event_id = '\''$E27'\''))")" = 48
+'
+
 test_expect_success '--stdin again adds nothing, not even the bad events' '
 	EVB_RUN_DIR=$TMP/stdin-run evb-logger --stdin <call2.jsonl 2>err &&
-	test "$(db_count call_events)" = 24
+	test "$(db_count call_events)" = 28
 '
 
 test_expect_success 'many events: the spool is compacted once drained' '
 	ev_utterances 3000 10 >many.jsonl &&
 	ev_send many.jsonl acks3 && test "$(last_ack acks3)" = 2999 &&
-	wait_for "test \"\$(db_count utterances)\" = 3003" 30 &&
+	wait_for "test \"\$(db_count utterances)\" = 3005" 30 &&
 	wait_for "test \$(cat \"$TMP\"/run/spool/*.evs | wc -c) -lt 262144" 10 &&
 	test "$(ls "$TMP"/run/spool/*.evs | wc -l)" = 1
 '

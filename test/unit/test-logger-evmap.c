@@ -283,6 +283,121 @@ static void test_refused(void)
 	free(p);
 }
 
+
+static void copy_init(struct evm_copy *c, size_t max)
+{
+	evm_buf_init(&c->calls, max);
+	evm_buf_init(&c->utt, max);
+	evm_buf_init(&c->evs, max);
+}
+
+static void copy_release(struct evm_copy *c)
+{
+	evm_buf_release(&c->calls);
+	evm_buf_release(&c->utt);
+	evm_buf_release(&c->evs);
+}
+
+static const char *str0(const struct evm_buf *b)
+{
+	return b->p ? b->p : "";
+}
+
+static void test_copy_time(void)
+{
+	struct evm_buf b;
+
+	evm_buf_init(&b, 1024);
+	copy_time(&b, 0);
+	copy_time(&b, -1);
+	copy_time(&b, 951782400000LL + 86399999);
+	copy_time(&b, 1795244700123LL);
+	is_str(b.p, "1970-01-01 00:00:00.000+00" "1969-12-31 23:59:59.999+00"
+	       "2000-02-29 23:59:59.999+00" "2026-11-21 07:05:00.123+00",
+	       "COPY times: UTC, ms, before 1970 and a leap day");
+	evm_buf_release(&b);
+}
+
+static void test_copy(void)
+{
+	struct evm_copy c;
+	struct evm_info info;
+	char extra[4600], want[6000], *p, *sc = scores("Anger=0.9 Distress=0.5 Calmness=0.25");
+	const char *sc_obj = strchr(sc, '{');
+
+	copy_init(&c, 1 << 20);
+	/* A final utterance: scores go to the utterances row only. */
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"a\\tb\\\\c\\nd\",%s,"
+		 "\"begin_ms\":10,\"interrupted\":true", sc);
+	p = event("utterance", extra);
+	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 && info.status == EVM_ACCEPTED,
+	   "copy: a final utterance is mapped");
+	snprintf(want, sizeof(want), EID "\t" CALL "\tuser\t\\N\ta\\tb\\\\c\\nd\t%s\t"
+		 "{\"Anger\",\"Distress\",\"Calmness\"}\tnegative\t%.17g\t10\t\\N\tt\t"
+		 "2026-11-21 07:05:00.123+00\n", sc_obj, round(1.4 / 1.65 * 10000) / 10000);
+	is_str(str0(&c.utt), want, "copy: the utterances row, text escaped for COPY");
+	is_str(str0(&c.evs), EID "\t" CALL "\tutterance\ttwilio\t2026-11-21 07:05:00.123+00\t"
+	       "accepted\t{\"type\":\"utterance\",\"call_id\":\"" CALL "\",\"provider\":\"twilio\","
+	       "\"ts\":\"2026-11-21T07:05:00.123Z\",\"event_id\":\"" EID "\",\"role\":\"user\","
+	       "\"text\":\"a\\\\tb\\\\\\\\c\\\\nd\",\"begin_ms\":10,\"interrupted\":true}\n",
+	       "copy: the call_events row, payload without the scores");
+	is_str(str0(&c.calls), "{\"c\":\"" CALL "\",\"p\":\"twilio\",\"ts\":1795244700123,"
+	       "\"t\":\"utterance\",\"s\":\"accepted\"},", "copy: the call record");
+	free(p);
+
+	/* The scores first, or last with spaces: the payload stays valid JSON. */
+	c.utt.len = c.evs.len = c.calls.len = 0;
+	snprintf(want, sizeof(want), "{%s , \"type\":\"utterance\",\"call_id\":\"" CALL "\","
+		 "\"provider\":\"vonage\",\"ts\":\"2026-11-21T07:05:00Z\",\"event_id\":\"" EID "\","
+		 "\"role\":\"assistant\",\"text\":\"x\"}", sc);
+	ok(evm_map_copy(want, strlen(want), &c, &info) == 0, "copy: scores as the first member");
+	ok(strstr(c.evs.p, "\t{ \"type\":\"utterance\"") && !strstr(c.evs.p, "Anger") &&
+	   strstr(c.utt.p, "\"Anger\":0.9"), "copy: first member and its comma removed");
+	c.utt.len = c.evs.len = c.calls.len = 0;
+	snprintf(want, sizeof(want), "{ \"type\" : \"utterance\" , \"call_id\":\"" CALL "\","
+		 "\"provider\":\"vonage\",\"ts\":\"2026-11-21T07:05:00Z\",\"event_id\":\"" EID "\","
+		 "\"role\":\"assistant\",\"text\":\"x\" , %s }", sc);
+	ok(evm_map_copy(want, strlen(want), &c, &info) == 0, "copy: scores as the last member");
+	ok(strstr(c.evs.p, "\"text\":\"x\"  }\n") && !strstr(c.evs.p, "Anger"),
+	   "copy: last member and its comma removed");
+
+	/* An interim utterance keeps its scores in call_events, has no row. */
+	c.utt.len = c.evs.len = c.calls.len = 0;
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"h\",%s,\"interim\":true", sc);
+	p = event("utterance", extra);
+	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 && c.utt.len == 0 &&
+	   strstr(c.evs.p, "\"Anger\":0.9"), "copy: an interim utterance keeps its scores");
+	free(p);
+
+	/* call.started: its metadata byte for byte in the call record. */
+	c.utt.len = c.evs.len = c.calls.len = 0;
+	p = event("call.started", "\"agent\":\"sarah_sales\",\"metadata\":{\"w\": 2.50}");
+	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 &&
+	   strstr(c.calls.p, "\"agent\":\"sarah_sales\"") &&
+	   strstr(c.calls.p, ",\"meta\":{\"w\": 2.50}},"), "copy: call.started with its metadata");
+	free(p);
+
+	/* Rejected, or scores under an escaped key: 1, nothing added. */
+	c.utt.len = c.evs.len = c.calls.len = 0;
+	p = event("utterance", "\"role\":\"user\"");
+	ok(evm_map_copy(p, strlen(p), &c, &info) == 1 && info.status == EVM_REJECTED &&
+	   c.calls.len + c.utt.len + c.evs.len == 0, "copy: a rejected event needs the JSON path");
+	free(p);
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"h\",\"emotion\\u005f%s", sc + 9);
+	p = event("utterance", extra);
+	ok(evm_map_copy(p, strlen(p), &c, &info) == 1 && info.status == EVM_ACCEPTED &&
+	   c.calls.len + c.utt.len + c.evs.len == 0, "copy: an escaped scores key needs the JSON path");
+	free(p);
+	copy_release(&c);
+
+	copy_init(&c, 64);
+	p = event("call.status", "\"status\":\"ringing\"");
+	ok(evm_map_copy(p, strlen(p), &c, &info) < 0 && c.calls.len + c.utt.len + c.evs.len == 0,
+	   "copy: a full buffer is left unchanged");
+	free(p);
+	copy_release(&c);
+}
+
 int main(void)
 {
 	test_emotions();
@@ -292,5 +407,7 @@ int main(void)
 	test_map();
 	test_rejects();
 	test_refused();
+	test_copy_time();
+	test_copy();
 	return done_testing();
 }
