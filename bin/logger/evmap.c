@@ -265,12 +265,243 @@ static int buf_dump_cb(const char *p, size_t len, void *arg)
 	return evm_buf_add(arg, p, len) < 0 ? -1 : 0;
 }
 
+/* Finds the member key of the top-level object p (len bytes, checked JSON)
+ * written without escapes: *m0..*m1 the member ("key":value), *v0..*v1 its
+ * value. Returns 0, or -1 when there is none. */
+static int member(const char *p, size_t len, const char *key, size_t *m0, size_t *m1,
+		  size_t *v0, size_t *v1)
+{
+	size_t klen = strlen(key), i = 0, k0 = 0;
+	int depth = 0, want_key = 0, in_val = 0;
+
+	for (; i < len; i++) {
+		char c = p[i];
+		if (c == '"') {
+			size_t j = i + 1;
+			while (j < len && p[j] != '"')
+				j += p[j] == '\\' ? 2 : 1;
+			if (depth == 1 && want_key) {
+				k0 = i;
+				want_key = 0;
+				if (j - i - 1 == klen && memcmp(p + i + 1, key, klen) == 0)
+					in_val = 1;
+			}
+			i = j;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			if (++depth == 1 && c == '{')
+				want_key = 1;
+			if (depth == 2 && in_val == 1) {
+				*v0 = i;
+				in_val = 2;
+			}
+		} else if (c == '}' || c == ']') {
+			if (--depth == 1 && in_val == 2) {
+				*v1 = i + 1;
+				goto found;
+			}
+			if (depth == 0 && in_val == 3) {
+				*v1 = i;
+				goto found;
+			}
+		} else if (c == ',' && depth == 1) {
+			if (in_val == 3) {
+				*v1 = i;
+				goto found;
+			}
+			want_key = 1;
+		} else if (c == ':' && depth == 1 && in_val == 1) {
+			size_t j = i + 1;
+			while (j < len && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\r'))
+				j++;
+			if (j < len && p[j] != '{' && p[j] != '[') {
+				*v0 = j; /* a scalar: ends at the next ',' or '}' of this level */
+				in_val = 3;
+				if (p[j] == '"') {
+					j++;
+					while (j < len && p[j] != '"')
+						j += p[j] == '\\' ? 2 : 1;
+					i = j;
+				}
+			}
+		}
+	}
+	return -1;
+found:
+	while (*v1 > *v0 && (p[*v1 - 1] == ' ' || p[*v1 - 1] == '\t' || p[*v1 - 1] == '\n' ||
+			     p[*v1 - 1] == '\r'))
+		(*v1)--;
+	*m0 = k0;
+	*m1 = *v1;
+	return 0;
+}
+
+/* ---- the scores, without jansson ---- */
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Parses the JSON number at p[*i..len) as strtod() would (and jansson:
+ * an integer of 19 digits or more, or a real that overflows, fails), with
+ * the exact fast path for up to 15 significant digits. Returns 0. */
+static int scan_number(const char *p, size_t len, size_t *i, double *out)
+{
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+					1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+					1e20, 1e21, 1e22 };
+	size_t j = *i, start = j, idigits = 0, fdigits = 0, sig = 0;
+	uint64_t m = 0;
+	int neg = 0, real = 0, exp = 0, eneg = 0, edigits = 0, lead = 1;
+
+	if (j < len && p[j] == '-') {
+		neg = 1;
+		j++;
+	}
+	if (j < len && p[j] == '0') {
+		j++;
+		idigits = 1;
+	} else {
+		for (; j < len && p[j] >= '0' && p[j] <= '9'; j++, idigits++) {
+			if (sig < 19)
+				m = m * 10 + (uint64_t)(p[j] - '0');
+			sig++;
+		}
+		lead = sig == 0;
+	}
+	if (idigits == 0)
+		return -1;
+	if (j < len && p[j] == '.') {
+		real = 1;
+		for (j++; j < len && p[j] >= '0' && p[j] <= '9'; j++, fdigits++) {
+			if (lead && p[j] == '0') {
+				exp--; /* leading zeros of 0.000123 are not significant */
+				continue;
+			}
+			lead = 0;
+			if (sig < 19) {
+				m = m * 10 + (uint64_t)(p[j] - '0');
+				exp--;
+			}
+			sig++;
+		}
+		if (fdigits == 0)
+			return -1;
+	}
+	if (j < len && (p[j] == 'e' || p[j] == 'E')) {
+		int e = 0;
+		real = 1;
+		j++;
+		if (j < len && (p[j] == '+' || p[j] == '-'))
+			eneg = p[j++] == '-';
+		for (; j < len && p[j] >= '0' && p[j] <= '9'; j++, edigits++)
+			if (e < 100000)
+				e = e * 10 + (p[j] - '0');
+		if (edigits == 0)
+			return -1;
+		exp += eneg ? -e : e;
+	}
+	if (!real && idigits >= 19)
+		return -1; /* jansson: too big an integer */
+	*i = j;
+	if (sig <= 15 && exp >= -22 && exp <= 22) {
+		double v = (double)m;
+		v = exp < 0 ? v / pow10[-exp] : v * pow10[exp];
+		*out = neg ? -v : v;
+		return 0;
+	} else {
+		char tmp[64];
+		size_t n = j - start;
+		double v;
+		if (n >= sizeof(tmp))
+			return -1;
+		memcpy(tmp, p + start, n);
+		tmp[n] = '\0';
+		errno = 0;
+		v = strtod(tmp, NULL);
+		if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL))
+			return -1; /* jansson: real number overflow */
+		*out = v;
+		return 0;
+	}
+}
+
+/* Parses the object at p[v0..len) when it holds just the 48 scores: each
+ * name once, unescaped, with a number. Sets *v1 past its '}'. Returns 0,
+ * or -1 for anything else (jansson then parses it, and checks it). */
+static int scan_scores(const char *p, size_t len, size_t v0, size_t *v1,
+		       double sc[EVM_NEMOTIONS], size_t num[EVM_NEMOTIONS],
+		       size_t numlen[EVM_NEMOTIONS])
+{
+	uint64_t seen = 0;
+	size_t i = v0 + 1;
+	int next = 0, n = 0;
+
+	for (;;) {
+		size_t k0, klen;
+		int e = -1;
+
+		while (i < len && is_ws(p[i]))
+			i++;
+		if (n == 0 && i < len && p[i] == '}')
+			return -1; /* no scores at all */
+		if (i >= len || p[i] != '"')
+			return -1;
+		k0 = ++i;
+		while (i < len && p[i] != '"' && p[i] != '\\' && (unsigned char)p[i] >= 0x20)
+			i++;
+		if (i >= len || p[i] != '"')
+			return -1;
+		klen = i++ - k0;
+		/* EVI sends them in table order: try the next one first. */
+		for (int t = 0; t < EVM_NEMOTIONS && e < 0; t++) {
+			int c = (next + t) % EVM_NEMOTIONS;
+			if (strlen(emotions[c].name) == klen && memcmp(emotions[c].name, p + k0, klen) == 0)
+				e = c;
+		}
+		if (e < 0 || (seen >> e & 1))
+			return -1;
+		seen |= (uint64_t)1 << e;
+		next = e + 1;
+		while (i < len && is_ws(p[i]))
+			i++;
+		if (i >= len || p[i++] != ':')
+			return -1;
+		while (i < len && is_ws(p[i]))
+			i++;
+		num[e] = i;
+		if (scan_number(p, len, &i, &sc[e]) < 0)
+			return -1;
+		numlen[e] = i - num[e];
+		n++;
+		while (i < len && is_ws(p[i]))
+			i++;
+		if (i < len && p[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < len && p[i] == '}' && n == EVM_NEMOTIONS) {
+			*v1 = i + 1;
+			return 0;
+		}
+		return -1;
+	}
+}
+
 /* ---- checks ---- */
 
 struct ctx {
 	json_t *ev;  /* the parsed event, or NULL */
 	json_t *rec; /* the record being built */
 	struct evm_info *info;
+	/* have_sc: emotion_scores (member m0..m1, value v0..v1 of the payload)
+	 * were parsed into sc, and ev holds {} in their place. */
+	int have_sc;
+	size_t m0, m1, v0, v1;
+	double sc[EVM_NEMOTIONS];
+	size_t num[EVM_NEMOTIONS], numlen[EVM_NEMOTIONS]; /* each score's text */
 };
 
 static int reject(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -479,14 +710,14 @@ static int map_utterance(struct ctx *x)
 	    opt_int(x, "end_ms", 0, INT32_MAX, &e, &eset) < 0 || opt_bool(x, "interim", &interim) < 0 ||
 	    opt_bool(x, "interrupted", &intr) < 0 || str_field(x, "message_id", "mid", MAX_ID) < 0)
 		return -1;
-	if (es && !json_is_null(es)) {
-		double sc[EVM_NEMOTIONS];
+	if (x->have_sc || (es && !json_is_null(es))) {
+		double *sc = x->sc;
 		struct evm_sentiment st;
 		json_t *top;
 
-		if (!json_is_object(es))
+		if (!x->have_sc && !json_is_object(es))
 			return reject(x, "'emotion_scores': expected an object");
-		for (int i = 0; i < EVM_NEMOTIONS; i++) {
+		for (int i = 0; i < EVM_NEMOTIONS && !x->have_sc; i++) {
 			json_t *v = json_object_get(es, emotions[i].name);
 			if (!v)
 				return reject(x, "'emotion_scores': missing '%s'", emotions[i].name);
@@ -718,7 +949,29 @@ static void check(const void *payload, size_t len, struct ctx *x)
 	json_error_t jerr;
 
 	memset(x->info, 0, sizeof(*x->info));
-	x->ev = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+	x->ev = NULL;
+	x->have_sc = 0;
+	/* The scores are most of an utterance's bytes, and jansson's object
+	 * costs more than the rest of the work: parse them here when they are
+	 * plain, and give jansson the rest with {} in their place. */
+	if (member(payload, len, "emotion_scores", &x->m0, &x->m1, &x->v0, &x->v1) == 0 &&
+	    ((const char *)payload)[x->v0] == '{' &&
+	    scan_scores(payload, len, x->v0, &x->v1, x->sc, x->num, x->numlen) == 0 &&
+	    x->v1 == x->m1) {
+		size_t n = len - (x->v1 - x->v0) + 2;
+		char stack[4096], *rest = n <= sizeof(stack) ? stack : malloc(n);
+		if (rest) {
+			memcpy(rest, payload, x->v0);
+			memcpy(rest + x->v0, "{}", 2);
+			memcpy(rest + x->v0 + 2, (const char *)payload + x->v1, len - x->v1);
+			x->ev = json_loadb(rest, n, JSON_REJECT_DUPLICATES, &jerr);
+			x->have_sc = x->ev != NULL;
+			if (rest != stack)
+				free(rest);
+		}
+	}
+	if (!x->ev)
+		x->ev = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!x->ev) {
 		reject(x, "not JSON: %s", jerr.text);
 		return;
@@ -773,78 +1026,6 @@ int evm_map_refused(const void *payload, size_t len, const char *reason,
 }
 
 /* ---- the COPY write path ---- */
-
-/* Finds the member key of the top-level object p (len bytes, checked JSON)
- * written without escapes: *m0..*m1 the member ("key":value), *v0..*v1 its
- * value. Returns 0, or -1 when there is none. */
-static int member(const char *p, size_t len, const char *key, size_t *m0, size_t *m1,
-		  size_t *v0, size_t *v1)
-{
-	size_t klen = strlen(key), i = 0, k0 = 0;
-	int depth = 0, want_key = 0, in_val = 0;
-
-	for (; i < len; i++) {
-		char c = p[i];
-		if (c == '"') {
-			size_t j = i + 1;
-			while (j < len && p[j] != '"')
-				j += p[j] == '\\' ? 2 : 1;
-			if (depth == 1 && want_key) {
-				k0 = i;
-				want_key = 0;
-				if (j - i - 1 == klen && memcmp(p + i + 1, key, klen) == 0)
-					in_val = 1;
-			}
-			i = j;
-			continue;
-		}
-		if (c == '{' || c == '[') {
-			if (++depth == 1 && c == '{')
-				want_key = 1;
-			if (depth == 2 && in_val == 1) {
-				*v0 = i;
-				in_val = 2;
-			}
-		} else if (c == '}' || c == ']') {
-			if (--depth == 1 && in_val == 2) {
-				*v1 = i + 1;
-				goto found;
-			}
-			if (depth == 0 && in_val == 3) {
-				*v1 = i;
-				goto found;
-			}
-		} else if (c == ',' && depth == 1) {
-			if (in_val == 3) {
-				*v1 = i;
-				goto found;
-			}
-			want_key = 1;
-		} else if (c == ':' && depth == 1 && in_val == 1) {
-			size_t j = i + 1;
-			while (j < len && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\r'))
-				j++;
-			if (j < len && p[j] != '{' && p[j] != '[') {
-				*v0 = j; /* a scalar: ends at the next ',' or '}' of this level */
-				in_val = 3;
-				if (p[j] == '"') {
-					j++;
-					while (j < len && p[j] != '"')
-						j += p[j] == '\\' ? 2 : 1;
-					i = j;
-				}
-			}
-		}
-	}
-	return -1;
-found:
-	while (*v1 > *v0 && (p[*v1 - 1] == ' ' || p[*v1 - 1] == '\t' || p[*v1 - 1] == '\n' ||
-			     p[*v1 - 1] == '\r'))
-		(*v1)--;
-	*m0 = k0;
-	*m1 = *v1;
-	return 0;
-}
 
 /* Appends s as a field of COPY's text format. */
 static int copy_text(struct evm_buf *b, const char *s, size_t n)
@@ -912,6 +1093,17 @@ static int copy_int(struct evm_buf *b, json_t *v)
 	return evm_buf_add(b, t, (size_t)n);
 }
 
+/* jsonb's order of object keys, for indexes into emotions[]. */
+static int jsonb_key_cmp(const void *a, const void *b)
+{
+	const char *x = emotions[*(const int *)a].name, *y = emotions[*(const int *)b].name;
+	size_t lx = strlen(x), ly = strlen(y);
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return memcmp(x, y, lx);
+}
+
 static int copy_utterance(struct ctx *x, const char *p, size_t s0, size_t s1,
 			  struct evm_buf *b)
 {
@@ -930,7 +1122,27 @@ static int copy_utterance(struct ctx *x, const char *p, size_t s0, size_t s1,
 	r = r ? r : evm_buf_add(b, "\t", 1);
 	r = r ? r : copy_text(b, json_string_value(text), json_string_length(text));
 	r = r ? r : evm_buf_add(b, "\t", 1);
-	r = r ? r : top ? copy_text(b, p + s0, s1 - s0) : evm_buf_add(b, "\\N", 2);
+	if (top && x->have_sc) {
+		/* In jsonb's key order (shorter first, then bytewise), which
+		 * spares PostgreSQL sorting them: the same object. */
+		static int order[EVM_NEMOTIONS], sorted;
+		if (!sorted) {
+			for (int i = 0; i < EVM_NEMOTIONS; i++)
+				order[i] = i;
+			qsort(order, EVM_NEMOTIONS, sizeof(order[0]), jsonb_key_cmp);
+			sorted = 1;
+		}
+		for (int k = 0; k < EVM_NEMOTIONS; k++) {
+			int i = order[k];
+			r = r ? r : evm_buf_add(b, k ? ",\"" : "{\"", 2);
+			r = r ? r : evm_buf_add(b, emotions[i].name, strlen(emotions[i].name));
+			r = r ? r : evm_buf_add(b, "\":", 2);
+			r = r ? r : evm_buf_add(b, p + x->num[i], x->numlen[i]);
+		}
+		r = r ? r : evm_buf_add(b, "}", 1);
+	} else {
+		r = r ? r : top ? copy_text(b, p + s0, s1 - s0) : evm_buf_add(b, "\\N", 2);
+	}
 	r = r ? r : evm_buf_add(b, "\t", 1);
 	if (top) {
 		r = r ? r : evm_buf_add(b, "{", 1);
@@ -1024,8 +1236,15 @@ int evm_map_copy(const void *payload, size_t len, struct evm_copy *out, struct e
 		fin = json_is_true(json_object_get(x.rec, "fin"));
 		scored = json_object_get(x.rec, "top") != NULL;
 		/* Its scores go to utterances, not call_events: find their bytes. */
-		if (fin && scored && member(p, len, "emotion_scores", &m0, &m1, &v0, &v1) < 0)
+		if (fin && scored && x.have_sc) {
+			m0 = x.m0;
+			m1 = x.m1;
+			v0 = x.v0;
+			v1 = x.v1;
+		} else if (fin && scored &&
+			   member(p, len, "emotion_scores", &m0, &m1, &v0, &v1) < 0) {
 			goto done; /* an escaped key: the JSON batch path copes */
+		}
 		if (!(fin && scored))
 			m0 = m1 = 0;
 	}

@@ -260,6 +260,98 @@ static void test_rejects(void)
 	json_decref(rec);
 }
 
+static void test_scan_scores(void)
+{
+	static const char *const good[] = {
+		"0", "-0", "0.9", "0.495889366", "1e5", "1E-7", "-2.5e+3", "123456789012345678",
+		"0.00000000000000000000001", "12345678901234567.5", "1.7976931348623157e308",
+		"4.9e-324", "0.1000000000000000055511151231257827", "9007199254740993",
+	};
+	static const char *const bad[] = { "1e400", "-1e400", "1234567890123456789", "1.", "-",
+					   "+1", ".5", "1e", "1e+" };
+	char extra[4600], *p;
+	struct evm_info info;
+	json_t *a, *b;
+	int same = 1;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		size_t at = 0;
+		double v = -1, want = strtod(good[i], NULL);
+		same &= scan_number(good[i], strlen(good[i]), &at, &v) == 0 &&
+			at == strlen(good[i]) && memcmp(&v, &want, sizeof(v)) == 0;
+		if (!same) {
+			diag("'%s': %.17g, strtod %.17g", good[i], v, want);
+			break;
+		}
+	}
+	ok(same, "scores: numbers parsed exactly as strtod() does");
+	same = 1;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t at = 0;
+		double v;
+		same &= scan_number(bad[i], strlen(bad[i]), &at, &v) < 0;
+	}
+	ok(same, "scores: bad numbers, and those jansson refuses, are left to jansson");
+
+	/* What the fast path does not take, jansson does, with the same result. */
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"x\",%s",
+		 scores("Anger=0.75 Joy=0.5"));
+	p = event("utterance", extra);
+	a = map(p, &info);
+	free(p);
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"x\",%s",
+		 scores("Anger=0.75 Joy=0.5"));
+	p = event("utterance", extra);
+	{
+		/* Escape the key: "Anger" becomes "Ang\u0065r". */
+		char *k = strstr(p, "\"Anger\""), *q = NULL;
+		if (asprintf(&q, "%.*s\"Ang\\u0065r\"%s", (int)(k - p), p, k + 7) < 0)
+			abort();
+		free(p);
+		p = q;
+	}
+	b = map(p, &info);
+	free(p);
+	ok(a && b && info.status == EVM_ACCEPTED &&
+	   json_equal(json_object_get(a, "top"), json_object_get(b, "top")) &&
+	   json_equal(json_object_get(a, "conf"), json_object_get(b, "conf")),
+	   "scores: an escaped name goes through jansson, to the same result");
+	json_decref(b);
+
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"x\",%s",
+		 scores("Anger=0.75 Joy=0.5"));
+	*strrchr(extra, '}') = '\0';
+	p = NULL;
+	if (asprintf(&p, "%s,\"Extra\":[1]}", extra) < 0)
+		abort();
+	snprintf(extra, sizeof(extra), "%s", p);
+	free(p);
+	p = event("utterance", extra);
+	b = map(p, &info);
+	free(p);
+	ok(b && info.status == EVM_ACCEPTED &&
+	   json_equal(json_object_get(a, "top"), json_object_get(b, "top")),
+	   "scores: a 49th key goes through jansson, accepted as before");
+	json_decref(b);
+	json_decref(a);
+
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"x\",%s", scores(""));
+	memcpy(strstr(extra, "\"Joy\""), "\"Awe\"", 5);
+	p = event("utterance", extra);
+	rejected(p, "not JSON: duplicate object key", "a score twice");
+	free(p);
+	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"x\",%s", scores(""));
+	{
+		char *k = strstr(extra, "\"Joy\":0.01"), *q = NULL;
+		if (asprintf(&q, "%.*s\"Joy\":1e400%s", (int)(k - extra), extra, k + 11) < 0)
+			abort();
+		p = event("utterance", q);
+		free(q);
+	}
+	rejected(p, "not JSON: real number overflow", "a score that overflows");
+	free(p);
+}
+
 static void test_refused(void)
 {
 	struct evm_buf buf;
@@ -318,12 +410,41 @@ static void test_copy_time(void)
 	evm_buf_release(&b);
 }
 
+/* The scores of scores(over) in the key order PostgreSQL keeps in jsonb
+ * (as psql shows them). */
+static const char *jsonb_scores(const char *over)
+{
+	static const char *const order[EVM_NEMOTIONS] = {
+		"Awe", "Joy", "Envy", "Fear", "Love", "Pain", "Anger", "Doubt", "Guilt", "Pride",
+		"Shame", "Desire", "Horror", "Relief", "Anxiety", "Boredom", "Craving", "Disgust",
+		"Ecstasy", "Romance", "Sadness", "Triumph", "Calmness", "Contempt", "Distress",
+		"Interest", "Sympathy", "Adoration", "Amusement", "Confusion", "Nostalgia",
+		"Tiredness", "Admiration", "Excitement", "Awkwardness", "Contentment",
+		"Realization", "Entrancement", "Satisfaction", "Concentration", "Contemplation",
+		"Determination", "Embarrassment", "Empathic Pain", "Disappointment",
+		"Surprise (negative)", "Surprise (positive)", "Aesthetic Appreciation",
+	};
+	static char buf[4096];
+	size_t o = 0;
+
+	for (int i = 0; i < EVM_NEMOTIONS; i++) {
+		const char *p = strstr(over, order[i]);
+		double v = 0.01;
+		if (p && p[strlen(order[i])] == '=')
+			v = atof(p + strlen(order[i]) + 1);
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s\"%s\":%g", i ? "," : "{",
+				      order[i], v);
+	}
+	snprintf(buf + o, sizeof(buf) - o, "}");
+	return buf;
+}
+
 static void test_copy(void)
 {
 	struct evm_copy c;
 	struct evm_info info;
 	char extra[4600], want[6000], *p, *sc = scores("Anger=0.9 Distress=0.5 Calmness=0.25");
-	const char *sc_obj = strchr(sc, '{');
+	const char *sc_obj = jsonb_scores("Anger=0.9 Distress=0.5 Calmness=0.25");
 
 	copy_init(&c, 1 << 20);
 	/* A final utterance: scores go to the utterances row only. */
@@ -335,7 +456,8 @@ static void test_copy(void)
 	snprintf(want, sizeof(want), EID "\t" CALL "\tuser\t\\N\ta\\tb\\\\c\\nd\t%s\t"
 		 "{\"Anger\",\"Distress\",\"Calmness\"}\tnegative\t%.17g\t10\t\\N\tt\t"
 		 "2026-11-21 07:05:00.123+00\n", sc_obj, round(1.4 / 1.65 * 10000) / 10000);
-	is_str(str0(&c.utt), want, "copy: the utterances row, text escaped for COPY");
+	is_str(str0(&c.utt), want, "copy: the utterances row, text escaped for COPY, the scores in "
+	       "jsonb's key order");
 	is_str(str0(&c.evs), EID "\t" CALL "\tutterance\ttwilio\t2026-11-21 07:05:00.123+00\t"
 	       "accepted\t{\"type\":\"utterance\",\"call_id\":\"" CALL "\",\"provider\":\"twilio\","
 	       "\"ts\":\"2026-11-21T07:05:00.123Z\",\"event_id\":\"" EID "\",\"role\":\"user\","
@@ -406,6 +528,7 @@ int main(void)
 	test_time();
 	test_map();
 	test_rejects();
+	test_scan_scores();
 	test_refused();
 	test_copy_time();
 	test_copy();
