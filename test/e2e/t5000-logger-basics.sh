@@ -235,6 +235,23 @@ test_expect_success 'SIGTERM stops the logger cleanly' '
 	test_must_fail grep -E "lost [1-9]|Sanitizer|runtime error" "$TMP/logger.log"
 '
 
+test_expect_success 'call ids are checked as foreign keys: missing call, cascade, id kept' '
+	test_must_fail pg_query "INSERT INTO call_events (event_id, call_id, status, payload)
+		VALUES (gen_random_uuid(), '\''99999999-9999-4999-8999-999999999999'\'', '\''accepted'\'', '\''{}'\'')" 2>err &&
+	grep "violates foreign key" err &&
+	test_must_fail pg_query "UPDATE utterances SET call_id = '\''99999999-9999-4999-8999-999999999999'\''
+		WHERE call_id = '\''$C1'\''" 2>err &&
+	grep "violates foreign key" err &&
+	test_must_fail pg_query "UPDATE calls SET id = '\''99999999-9999-4999-8999-999999999999'\''
+		WHERE id = '\''$C1'\''" 2>err &&
+	grep "still named by its events" err &&
+	test "$(pg_query "SELECT count(*) FROM call_events WHERE call_id = '\''$C2'\''")" -gt 0 &&
+	pg_query "DELETE FROM calls WHERE id = '\''$C2'\''" &&
+	test "$(pg_query "SELECT count(*) FROM call_events WHERE call_id = '\''$C2'\''")" = 0 &&
+	test "$(pg_query "SELECT count(*) FROM utterances WHERE call_id = '\''$C2'\''")" = 0 &&
+	test "$(pg_query "SELECT count(*) FROM utterances WHERE call_id = '\''$C1'\''")" = 2
+'
+
 test_expect_success 'stop PostgreSQL' 'pg_stop'
 
 test_done
