@@ -213,7 +213,7 @@ static int copy_in(struct db *db)
 		lost(db, PQerrorMessage(db->pg));
 		return -1;
 	}
-	query_flush(db, db->icopy >= db->ncopy);
+	query_flush(db, 1);
 	return db->state == ST_UP ? 0 : -1;
 }
 
@@ -400,7 +400,7 @@ int db_query_copy(struct db *db, const char *sql, const struct db_copy *copy, si
 
 int db_sending(const struct db *db)
 {
-	return db->state == ST_UP && (db->flushing || (db->cb && db->icopy < db->ncopy));
+	return db->state == ST_UP && db->flushing;
 }
 
 char *db_escape_literal(struct db *db, const char *s, size_t len)

@@ -48,16 +48,16 @@ struct db_copy {
 int db_query_copy(struct db *db, const char *sql, const struct db_copy *copy, size_t n,
 		  db_result_cb cb, void *arg);
 
-/* 1 while a query's input (its COPY data included) is still being sent
- * to the server. */
+/* 1 while a query's input (or the data of one of its COPYs, once the
+ * server asked for it) is still being sent to the server. */
 int db_sending(const struct db *db);
 
 /* s (len bytes) as an SQL string literal for this connection, quotes
  * included: a new string the caller frees, or NULL with errno set. */
 char *db_escape_literal(struct db *db, const char *s, size_t len);
 
-/* Sets cb(db, arg) to run whenever a query has been sent in full (the
- * server has all it needs to work on it). */
+/* Sets cb(db, arg) to run whenever a query, or the data of one of its
+ * COPYs, has been sent in full (the server has all it needs to work on). */
 void db_set_sent_cb(struct db *db, void (*cb)(struct db *db, void *arg), void *arg);
 
 /* Drops the connection (a query in flight reports NULL) and reconnects

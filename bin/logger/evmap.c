@@ -1216,6 +1216,92 @@ static int copy_event(struct ctx *x, const char *p, size_t len, size_t m0, size_
 	return r;
 }
 
+void evm_copy_init(struct evm_copy *c, size_t max)
+{
+	memset(c, 0, sizeof(*c));
+	evm_buf_init(&c->calls, max);
+	evm_buf_init(&c->utt, max);
+	evm_buf_init(&c->evs, max);
+}
+
+void evm_copy_release(struct evm_copy *c)
+{
+	evm_buf_release(&c->calls);
+	evm_buf_release(&c->utt);
+	evm_buf_release(&c->evs);
+	free(c->plain);
+	memset(c, 0, sizeof(*c));
+}
+
+void evm_copy_reset(struct evm_copy *c)
+{
+	c->calls.len = c->utt.len = c->evs.len = 0;
+	if (c->nplain)
+		memset(c->plain, 0, c->cap * sizeof(*c->plain));
+	c->nplain = 0;
+}
+
+static size_t plain_slot(const struct evm_plain_call *t, size_t cap, const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	size_t i;
+
+	for (const char *q = id; *q; q++)
+		h = (h ^ (uint8_t)*q) * 0x100000001b3u;
+	for (i = h & (cap - 1); t[i].id[0] && strcmp(t[i].id, id) != 0; i = (i + 1) & (cap - 1))
+		;
+	return i;
+}
+
+/* Merges a plain event of call id into the table: earliest ts, least p. */
+static int plain_add(struct evm_copy *c, const char *id, const char *p, int64_t ts)
+{
+	struct evm_plain_call *e;
+
+	if ((c->nplain + 1) * 2 > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct evm_plain_call *t = calloc(cap, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		for (size_t i = 0; i < c->cap; i++)
+			if (c->plain[i].id[0])
+				t[plain_slot(t, cap, c->plain[i].id)] = c->plain[i];
+		free(c->plain);
+		c->plain = t;
+		c->cap = cap;
+	}
+	e = &c->plain[plain_slot(c->plain, c->cap, id)];
+	if (!e->id[0]) {
+		snprintf(e->id, sizeof(e->id), "%s", id);
+		snprintf(e->p, sizeof(e->p), "%s", p);
+		e->ts = ts;
+		c->nplain++;
+		return 0;
+	}
+	if (ts < e->ts)
+		e->ts = ts;
+	if (strcmp(p, e->p) < 0)
+		snprintf(e->p, sizeof(e->p), "%s", p);
+	return 0;
+}
+
+int evm_copy_finish(struct evm_copy *c)
+{
+	char rec[160];
+	int r = 0;
+
+	for (size_t i = 0; i < c->cap && r == 0; i++) {
+		const struct evm_plain_call *e = &c->plain[i];
+		int n;
+		if (!e->id[0])
+			continue;
+		n = snprintf(rec, sizeof(rec), "{\"c\":\"%s\",\"p\":\"%s\",\"ts\":%lld,"
+			     "\"t\":\"-\",\"s\":\"accepted\"},", e->id, e->p, (long long)e->ts);
+		r = evm_buf_add(&c->calls, rec, (size_t)n);
+	}
+	return r;
+}
+
 int evm_map_copy(const void *payload, size_t len, struct evm_copy *out, struct evm_info *info)
 {
 	struct evm_info local;
@@ -1254,6 +1340,12 @@ int evm_map_copy(const void *payload, size_t len, struct evm_copy *out, struct e
 		goto done;
 	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 		json_object_del(x.rec, drop[i]);
+	if (json_object_size(x.rec) == 5 && strcmp(x.info->type, "call.started") != 0) {
+		/* c, p, ts, t, s: nothing for the call but its time and provider. */
+		r = plain_add(out, rec_str(x.rec, "c"), rec_str(x.rec, "p"),
+			      json_integer_value(json_object_get(x.rec, "ts")));
+		goto done;
+	}
 	if (strcmp(x.info->type, "call.started") == 0) {
 		json_t *meta = json_object_get(x.ev, "metadata");
 		if (json_is_object(meta) && json_object_size(meta) > 0) {

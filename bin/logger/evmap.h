@@ -80,12 +80,34 @@ int evm_map(const void *payload, size_t len, struct evm_buf *out, struct evm_inf
 int evm_map_refused(const void *payload, size_t len, const char *reason,
 		    struct evm_buf *out, struct evm_info *info);
 
+/* A call named only by events without call fields (utterances, marks...):
+ * all evb_ingest_calls() needs of them is the earliest time and provider. */
+struct evm_plain_call {
+	char id[37]; /* "" for a free slot */
+	char p[8];
+	int64_t ts;
+};
+
 /* A batch for the COPY write path (sql/0004-copy-ingest.sql): calls holds
- * call records for evb_ingest_calls(), each followed by a comma; utt and
- * evs hold rows of utterances and call_events in COPY's text format. */
+ * call records for evb_ingest_calls(), each followed by a comma, after
+ * evm_copy_finish(); utt and evs hold rows of utterances and call_events in
+ * COPY's text format. */
 struct evm_copy {
 	struct evm_buf calls, utt, evs;
+	struct evm_plain_call *plain; /* open addressing, cap a power of two */
+	size_t nplain, cap;
 };
+
+/* Initialises c empty, each buffer capped at max bytes. */
+void evm_copy_init(struct evm_copy *c, size_t max);
+void evm_copy_release(struct evm_copy *c);
+
+/* Empties c for a new batch. */
+void evm_copy_reset(struct evm_copy *c);
+
+/* Appends the records of the calls only plain events named to calls. Returns
+ * 0, -ENOBUFS or -ENOMEM. */
+int evm_copy_finish(struct evm_copy *c);
 
 /* Checks one event payload as evm_map() does and appends its rows to out.
  * A final utterance's emotion_scores go to its utterances row only, not to

@@ -26,7 +26,7 @@
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS 5000
 #define INGEST_SQL "SELECT evb_ingest($1::jsonb)"
-#define BUILD_SLICE 64 /* events built per loop turn */
+#define BUILD_SLICE 32 /* events built per loop turn */
 #define COPY_SQL                                                                     \
 	");COPY utterances (event_id, call_id, role, message_id, text, emotion_scores, " \
 	"top_emotions, sentiment, confidence, begin_ms, end_ms, interrupted, spoken_at) " \
@@ -59,7 +59,7 @@ struct writer {
 	struct wbatch b[2];
 	int cur; /* b[cur] is in flight; b[cur ^ 1] is the next */
 	int json_once; /* build the next batch as JSON (its COPY was refused) */
-	uv_timer_t build; /* the next slice of the batch being built */
+	uv_idle_t build; /* builds the next slice of the next batch */
 	int build_armed;
 	/* one event per transaction, after a refused batch */
 	int single, refused;
@@ -168,7 +168,7 @@ static int read_start(struct writer *w, struct wbatch *wb)
 	wb->i = 0;
 	wb->copy = !w->json_once;
 	w->json_once = 0;
-	wb->cp.calls.len = wb->cp.utt.len = wb->cp.evs.len = 0;
+	evm_copy_reset(&wb->cp);
 	if (evm_buf_add(&wb->cp.calls, "[", 1) < 0)
 		wb->copy = 0;
 	wb->json.len = 0;
@@ -192,6 +192,8 @@ static int build_step(struct wbatch *wb)
 				break;
 			wb->unhandled += info.status == EVM_UNHANDLED;
 		}
+		if (r == 0 && wb->i == wb->n)
+			r = evm_copy_finish(&wb->cp);
 		if (r == 0 && wb->i == wb->n) {
 			/* "[" records "]": the records each end with a comma. */
 			wb->cp.calls.p[wb->cp.calls.len - 1] = ']';
@@ -224,22 +226,26 @@ static int build_step(struct wbatch *wb)
 	return to == wb->n;
 }
 
-static void build_cb(uv_timer_t *t)
+/* Runs once per loop turn while a batch is being built (an active idle
+ * handle also makes the loop poll without waiting): one slice each time. */
+static void build_cb(uv_idle_t *h)
 {
-	struct writer *w = t->data;
+	struct writer *w = h->data;
 	struct wbatch *next = &w->b[w->cur ^ 1];
 
-	w->build_armed = 0;
-	if (!next->building || db_sending(w->db))
-		return; /* forgotten; or on_sent brings us back */
+	if (!next->building || db_sending(w->db)) {
+		/* Forgotten; or on_sent brings us back. */
+		uv_idle_stop(h);
+		w->build_armed = 0;
+		return;
+	}
 	if (build_step(next)) {
+		uv_idle_stop(h);
+		w->build_armed = 0;
 		next->building = 0;
 		next->valid = 1;
 		pump(w);
-		return;
 	}
-	w->build_armed = 1;
-	uv_timer_start(&w->build, build_cb, 0, 0);
 }
 
 static void single_start(struct writer *w);
@@ -422,12 +428,13 @@ static void pump(struct writer *w)
 			continue;
 		}
 		next = &w->b[w->cur ^ 1];
-		/* Build the next batch once the server has all of this one. */
+		/* Build the next batch while the server works on this one,
+		 * pausing while a query or its COPY data is being sent. */
 		if (!next->valid && !next->building && !db_sending(w->db))
 			read_start(w, next);
 		if (next->building && !db_sending(w->db) && !w->build_armed) {
 			w->build_armed = 1;
-			uv_timer_start(&w->build, build_cb, 0, 0);
+			uv_idle_start(&w->build, build_cb);
 		}
 		if (w->inflight || w->retry_armed || next->building)
 			return;
@@ -520,9 +527,7 @@ struct writer *writer_new(uv_loop_t *loop, struct spool *sp, const char *conninf
 	w->retry_ms = RETRY_MIN_MS;
 	for (int i = 0; i < 2; i++) {
 		evm_buf_init(&w->b[i].json, JSON_MAX);
-		evm_buf_init(&w->b[i].cp.calls, JSON_MAX);
-		evm_buf_init(&w->b[i].cp.utt, JSON_MAX);
-		evm_buf_init(&w->b[i].cp.evs, JSON_MAX);
+		evm_copy_init(&w->b[i].cp, JSON_MAX);
 	}
 	evm_buf_init(&w->one.json, JSON_MAX);
 	w->db = db_new(loop, conninfo, db_up, db_down, w);
@@ -533,7 +538,7 @@ struct writer *writer_new(uv_loop_t *loop, struct spool *sp, const char *conninf
 	db_set_sent_cb(w->db, db_sent, w);
 	uv_timer_init(loop, &w->retry);
 	w->retry.data = w;
-	uv_timer_init(loop, &w->build);
+	uv_idle_init(loop, &w->build);
 	w->build.data = w;
 	return w;
 }
@@ -544,9 +549,7 @@ static void retry_close_cb(uv_handle_t *h)
 
 	for (int i = 0; i < 2; i++) {
 		evm_buf_release(&w->b[i].json);
-		evm_buf_release(&w->b[i].cp.calls);
-		evm_buf_release(&w->b[i].cp.utt);
-		evm_buf_release(&w->b[i].cp.evs);
+		evm_copy_release(&w->b[i].cp);
 	}
 	evm_buf_release(&w->one.json);
 	free(w);

@@ -9,6 +9,7 @@
 #include "tap.h"
 
 #define CALL "0f8c6a3e-1b2d-4c5e-9f70-8a9b0c1d2e3f"
+#define CALL_TAIL "f8c6a3e-1b2d-4c5e-9f70-8a9b0c1d2e3f"
 #define EID "5d6e7f80-9a1b-4c2d-8e3f-405162738495"
 
 /* An event with the common fields and extra (a JSON fragment, may be ""). */
@@ -376,20 +377,6 @@ static void test_refused(void)
 }
 
 
-static void copy_init(struct evm_copy *c, size_t max)
-{
-	evm_buf_init(&c->calls, max);
-	evm_buf_init(&c->utt, max);
-	evm_buf_init(&c->evs, max);
-}
-
-static void copy_release(struct evm_copy *c)
-{
-	evm_buf_release(&c->calls);
-	evm_buf_release(&c->utt);
-	evm_buf_release(&c->evs);
-}
-
 static const char *str0(const struct evm_buf *b)
 {
 	return b->p ? b->p : "";
@@ -446,7 +433,7 @@ static void test_copy(void)
 	char extra[4600], want[6000], *p, *sc = scores("Anger=0.9 Distress=0.5 Calmness=0.25");
 	const char *sc_obj = jsonb_scores("Anger=0.9 Distress=0.5 Calmness=0.25");
 
-	copy_init(&c, 1 << 20);
+	evm_copy_init(&c, 1 << 20);
 	/* A final utterance: scores go to the utterances row only. */
 	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"a\\tb\\\\c\\nd\",%s,"
 		 "\"begin_ms\":10,\"interrupted\":true", sc);
@@ -463,19 +450,31 @@ static void test_copy(void)
 	       "\"ts\":\"2026-11-21T07:05:00.123Z\",\"event_id\":\"" EID "\",\"role\":\"user\","
 	       "\"text\":\"a\\\\tb\\\\\\\\c\\\\nd\",\"begin_ms\":10,\"interrupted\":true}\n",
 	       "copy: the call_events row, payload without the scores");
-	is_str(str0(&c.calls), "{\"c\":\"" CALL "\",\"p\":\"twilio\",\"ts\":1795244700123,"
-	       "\"t\":\"utterance\",\"s\":\"accepted\"},", "copy: the call record");
+	ok(c.calls.len == 0, "copy: an utterance adds no call record of its own");
 	free(p);
+	/* The same call, earlier, from vonage; and another call. */
+	p = event("utterance", "\"role\":\"user\",\"text\":\"x\",\"interim\":true");
+	memcpy(strstr(p, "twilio"), "vonage", 6);
+	memcpy(strstr(p, "07:05:00.123"), "07:04:59.001", 12);
+	ok(evm_map_copy(p, strlen(p), &c, &info) == 0, "copy: an earlier event of the call");
+	memcpy(strstr(p, CALL), "1", 1);
+	ok(evm_map_copy(p, strlen(p), &c, &info) == 0, "copy: an event of another call");
+	free(p);
+	ok(evm_copy_finish(&c) == 0 && c.calls.len > 0, "copy: finished");
+	ok(strstr(str0(&c.calls), "{\"c\":\"" CALL "\",\"p\":\"twilio\",\"ts\":1795244699001,"
+		  "\"t\":\"-\",\"s\":\"accepted\"},") &&
+	   strstr(str0(&c.calls), "{\"c\":\"1" CALL_TAIL "\",\"p\":\"vonage\",\"ts\":1795244699001,") &&
+	   strlen(str0(&c.calls)) < 300, "copy: one record per call: the earliest time, the least provider");
 
 	/* The scores first, or last with spaces: the payload stays valid JSON. */
-	c.utt.len = c.evs.len = c.calls.len = 0;
+	evm_copy_reset(&c);
 	snprintf(want, sizeof(want), "{%s , \"type\":\"utterance\",\"call_id\":\"" CALL "\","
 		 "\"provider\":\"vonage\",\"ts\":\"2026-11-21T07:05:00Z\",\"event_id\":\"" EID "\","
 		 "\"role\":\"assistant\",\"text\":\"x\"}", sc);
 	ok(evm_map_copy(want, strlen(want), &c, &info) == 0, "copy: scores as the first member");
 	ok(strstr(c.evs.p, "\t{ \"type\":\"utterance\"") && !strstr(c.evs.p, "Anger") &&
 	   strstr(c.utt.p, "\"Anger\":0.9"), "copy: first member and its comma removed");
-	c.utt.len = c.evs.len = c.calls.len = 0;
+	evm_copy_reset(&c);
 	snprintf(want, sizeof(want), "{ \"type\" : \"utterance\" , \"call_id\":\"" CALL "\","
 		 "\"provider\":\"vonage\",\"ts\":\"2026-11-21T07:05:00Z\",\"event_id\":\"" EID "\","
 		 "\"role\":\"assistant\",\"text\":\"x\" , %s }", sc);
@@ -484,7 +483,7 @@ static void test_copy(void)
 	   "copy: last member and its comma removed");
 
 	/* An interim utterance keeps its scores in call_events, has no row. */
-	c.utt.len = c.evs.len = c.calls.len = 0;
+	evm_copy_reset(&c);
 	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"h\",%s,\"interim\":true", sc);
 	p = event("utterance", extra);
 	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 && c.utt.len == 0 &&
@@ -492,15 +491,21 @@ static void test_copy(void)
 	free(p);
 
 	/* call.started: its metadata byte for byte in the call record. */
-	c.utt.len = c.evs.len = c.calls.len = 0;
+	evm_copy_reset(&c);
 	p = event("call.started", "\"agent\":\"sarah_sales\",\"metadata\":{\"w\": 2.50}");
 	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 &&
 	   strstr(c.calls.p, "\"agent\":\"sarah_sales\"") &&
 	   strstr(c.calls.p, ",\"meta\":{\"w\": 2.50}},"), "copy: call.started with its metadata");
 	free(p);
 
+	evm_copy_reset(&c);
+	p = event("call.started", "\"metadata\":{\"k\":1}");
+	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 && strstr(str0(&c.calls), ",\"meta\":{\"k\":1}},"),
+	   "copy: call.started with nothing but metadata");
+	free(p);
+
 	/* Rejected, or scores under an escaped key: 1, nothing added. */
-	c.utt.len = c.evs.len = c.calls.len = 0;
+	evm_copy_reset(&c);
 	p = event("utterance", "\"role\":\"user\"");
 	ok(evm_map_copy(p, strlen(p), &c, &info) == 1 && info.status == EVM_REJECTED &&
 	   c.calls.len + c.utt.len + c.evs.len == 0, "copy: a rejected event needs the JSON path");
@@ -510,14 +515,14 @@ static void test_copy(void)
 	ok(evm_map_copy(p, strlen(p), &c, &info) == 1 && info.status == EVM_ACCEPTED &&
 	   c.calls.len + c.utt.len + c.evs.len == 0, "copy: an escaped scores key needs the JSON path");
 	free(p);
-	copy_release(&c);
+	evm_copy_release(&c);
 
-	copy_init(&c, 64);
+	evm_copy_init(&c, 64);
 	p = event("call.status", "\"status\":\"ringing\"");
 	ok(evm_map_copy(p, strlen(p), &c, &info) < 0 && c.calls.len + c.utt.len + c.evs.len == 0,
 	   "copy: a full buffer is left unchanged");
 	free(p);
-	copy_release(&c);
+	evm_copy_release(&c);
 }
 
 int main(void)
