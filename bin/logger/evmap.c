@@ -268,8 +268,26 @@ static int buf_dump_cb(const char *p, size_t len, void *arg)
 /* Finds the member key of the top-level object p (len bytes, checked JSON)
  * written without escapes: *m0..*m1 the member ("key":value), *v0..*v1 its
  * value. Returns 0, or -1 when there is none. */
+static int member_scan(const char *p, size_t len, const char *key, int at_open, size_t *m0,
+		       size_t *m1, size_t *v0, size_t *v1);
+
 static int member(const char *p, size_t len, const char *key, size_t *m0, size_t *m1,
 		  size_t *v0, size_t *v1)
+{
+	return member_scan(p, len, key, 0, m0, m1, v0, v1);
+}
+
+/* member() when the value is an object or an array: sets *m0 and *v0 (its
+ * '{' or '[') only, without reading the value. */
+static int member_open(const char *p, size_t len, const char *key, size_t *m0, size_t *v0)
+{
+	size_t m1, v1;
+
+	return member_scan(p, len, key, 1, m0, &m1, v0, &v1);
+}
+
+static int member_scan(const char *p, size_t len, const char *key, int at_open, size_t *m0,
+		       size_t *m1, size_t *v0, size_t *v1)
 {
 	size_t klen = strlen(key), i = 0, k0 = 0;
 	int depth = 0, want_key = 0, in_val = 0;
@@ -295,6 +313,10 @@ static int member(const char *p, size_t len, const char *key, size_t *m0, size_t
 			if (depth == 2 && in_val == 1) {
 				*v0 = i;
 				in_val = 2;
+				if (at_open) {
+					*m0 = k0;
+					return 0;
+				}
 			}
 		} else if (c == '}' || c == ']') {
 			if (--depth == 1 && in_val == 2) {
@@ -428,6 +450,15 @@ static int scan_number(const char *p, size_t len, size_t *i, double *out)
 	}
 }
 
+static size_t name_len(int i)
+{
+	static size_t len[EVM_NEMOTIONS];
+
+	if (!len[i])
+		len[i] = strlen(emotions[i].name);
+	return len[i];
+}
+
 /* Parses the object at p[v0..len) when it holds just the 48 scores: each
  * name once, unescaped, with a number. Sets *v1 past its '}'. Returns 0,
  * or -1 for anything else (jansson then parses it, and checks it). */
@@ -458,7 +489,7 @@ static int scan_scores(const char *p, size_t len, size_t v0, size_t *v1,
 		/* EVI sends them in table order: try the next one first. */
 		for (int t = 0; t < EVM_NEMOTIONS && e < 0; t++) {
 			int c = (next + t) % EVM_NEMOTIONS;
-			if (strlen(emotions[c].name) == klen && memcmp(emotions[c].name, p + k0, klen) == 0)
+			if (name_len(c) == klen && memcmp(emotions[c].name, p + k0, klen) == 0)
 				e = c;
 		}
 		if (e < 0 || (seen >> e & 1))
@@ -954,12 +985,12 @@ static void check(const void *payload, size_t len, struct ctx *x)
 	/* The scores are most of an utterance's bytes, and jansson's object
 	 * costs more than the rest of the work: parse them here when they are
 	 * plain, and give jansson the rest with {} in their place. */
-	if (member(payload, len, "emotion_scores", &x->m0, &x->m1, &x->v0, &x->v1) == 0 &&
+	if (member_open(payload, len, "emotion_scores", &x->m0, &x->v0) == 0 &&
 	    ((const char *)payload)[x->v0] == '{' &&
-	    scan_scores(payload, len, x->v0, &x->v1, x->sc, x->num, x->numlen) == 0 &&
-	    x->v1 == x->m1) {
+	    scan_scores(payload, len, x->v0, &x->v1, x->sc, x->num, x->numlen) == 0) {
 		size_t n = len - (x->v1 - x->v0) + 2;
 		char stack[4096], *rest = n <= sizeof(stack) ? stack : malloc(n);
+		x->m1 = x->v1;
 		if (rest) {
 			memcpy(rest, payload, x->v0);
 			memcpy(rest + x->v0, "{}", 2);
