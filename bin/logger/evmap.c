@@ -1333,22 +1333,33 @@ int evm_copy_finish(struct evm_copy *c)
 	return r;
 }
 
-int evm_map_copy(const void *payload, size_t len, struct evm_copy *out, struct evm_info *info)
+int evm_map_copy(const void *payload, size_t len, struct evm_copy *outs, size_t nout,
+		 struct evm_info *info, size_t *lane)
 {
 	struct evm_info local;
 	struct ctx x = { .info = info ? info : &local };
 	static const char *const drop[] = { "e", "top", "sent", "conf", "fin", "role", "b", "en",
 					    "intr", "mid" };
 	const char *p = payload;
-	size_t m0 = 0, m1 = 0, v0 = 0, v1 = 0, mark[3];
+	size_t m0 = 0, m1 = 0, v0 = 0, v1 = 0, mark[3] = { 0, 0, 0 }, k = 0;
+	struct evm_copy *out = NULL;
 	int r = 1, fin = 0, scored = 0;
 
-	mark[0] = out->calls.len;
-	mark[1] = out->utt.len;
-	mark[2] = out->evs.len;
 	check(payload, len, &x);
 	if (x.info->status == EVM_REJECTED)
 		goto done;
+	if (nout > 1) {
+		uint64_t h = 0xcbf29ce484222325u;
+		for (const char *q = rec_str(x.rec, "c"); *q; q++)
+			h = (h ^ (uint8_t)*q) * 0x100000001b3u;
+		k = (size_t)(h % nout);
+	}
+	out = &outs[k];
+	if (lane)
+		*lane = k;
+	mark[0] = out->calls.len;
+	mark[1] = out->utt.len;
+	mark[2] = out->evs.len;
 	if (x.info->status == EVM_ACCEPTED && strcmp(x.info->type, "utterance") == 0) {
 		fin = json_is_true(json_object_get(x.rec, "fin"));
 		scored = json_object_get(x.rec, "top") != NULL;
@@ -1396,7 +1407,7 @@ int evm_map_copy(const void *payload, size_t len, struct evm_copy *out, struct e
 ok:
 	r = evm_buf_add(&out->calls, ",", 1);
 done:
-	if (r != 0) {
+	if (r != 0 && out) {
 		out->calls.len = mark[0];
 		out->utt.len = mark[1];
 		out->evs.len = mark[2];

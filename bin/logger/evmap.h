@@ -109,11 +109,13 @@ void evm_copy_reset(struct evm_copy *c);
  * 0, -ENOBUFS or -ENOMEM. */
 int evm_copy_finish(struct evm_copy *c);
 
-/* Checks one event payload as evm_map() does and appends its rows to out.
- * A final utterance's emotion_scores go to its utterances row only, not to
- * the call_events payload. Returns 0; 1 when the event needs the JSON path
- * (rejected, or scores or metadata under an escaped key), -ENOBUFS or
- * -ENOMEM; out is unchanged unless 0. */
-int evm_map_copy(const void *payload, size_t len, struct evm_copy *out, struct evm_info *info);
+/* Checks one event payload as evm_map() does and appends its rows to one
+ * of the nout batches of out: always the same one for a call (*lane, when
+ * not NULL, says which). A final utterance's emotion_scores go to its
+ * utterances row only, not to the call_events payload. Returns 0; 1 when
+ * the event needs the JSON path (rejected, or scores or metadata under an
+ * escaped key), -ENOBUFS or -ENOMEM; out is unchanged unless 0. */
+int evm_map_copy(const void *payload, size_t len, struct evm_copy *out, size_t nout,
+		 struct evm_info *info, size_t *lane);
 
 #endif

@@ -4,7 +4,8 @@
  * built, a slice of events per loop turn so that the connection is served
  * in between, so the database never waits for us. A batch is built as
  * COPY rows (evm_map_copy(): SELECT evb_ingest_calls(), COPY utterances,
- * COPY call_events, one transaction); one holding a rejected event is
+ * COPY call_events), in two parts by call, each one transaction on its own
+ * connection (a lane), both at once; one holding a rejected event is
  * built as the JSON record array of SELECT evb_ingest(), and so is one
  * whose COPY the database refused (a replay: an event_id already there).
  * A batch commits as a whole; its end becomes the spool position. When
@@ -33,10 +34,20 @@
 	"FROM STDIN;COPY call_events (event_id, call_id, type, provider, ts, status, "     \
 	"payload) FROM STDIN"
 
-struct wbatch {
-	struct evm_buf json;
+#define LANES 2 /* connections writing the parts of a COPY batch at once */
+
+/* The rows of a COPY batch for one connection: its calls only. */
+struct wpart {
 	struct evm_copy cp;
 	struct db_copy dc[2];
+	struct evm_buf sql;
+	size_t n; /* events */
+};
+
+struct wbatch {
+	struct evm_buf json;
+	struct wpart part[LANES];
+	size_t nparts; /* parts built: 1, or LANES when the lanes were up */
 	struct spool_batch sb;
 	struct spool_pos end;
 	size_t n, i;  /* events; the next one to build */
@@ -50,7 +61,11 @@ struct wbatch {
 struct writer {
 	uv_loop_t *loop;
 	struct spool *sp;
-	struct db *db;
+	struct db *db;            /* lane 0: migrations, JSON batches, one by one */
+	struct db *lane[LANES];   /* lane[0] is db */
+	int lane_up[LANES];       /* lane[i > 0] connected */
+	int lane_err;             /* of the parts in flight: 1 data refused, 2 lane 0
+				   * failed, 4 another lane failed */
 	const struct migrations *m;
 	size_t batch_max;
 	void (*on_idle)(void *arg);
@@ -150,6 +165,15 @@ static int build(struct wbatch *wb, const struct spool_batch *sb, size_t from, s
 	return r;
 }
 
+/* 1 while a query's input is being sent on any lane. */
+static int sending(const struct writer *w)
+{
+	for (size_t i = 0; i < LANES; i++)
+		if (w->lane[i] && db_sending(w->lane[i]))
+			return 1;
+	return 0;
+}
+
 /* Reads the next batch into wb, to be built by build_step(); 1 when there
  * is one. */
 static int read_start(struct writer *w, struct wbatch *wb)
@@ -168,9 +192,17 @@ static int read_start(struct writer *w, struct wbatch *wb)
 	wb->i = 0;
 	wb->copy = !w->json_once;
 	w->json_once = 0;
-	evm_copy_reset(&wb->cp);
-	if (evm_buf_add(&wb->cp.calls, "[", 1) < 0)
-		wb->copy = 0;
+	wb->nparts = 1;
+	for (size_t i = 1; i < LANES; i++)
+		wb->nparts += w->lane_up[i] ? 1 : 0;
+	if (wb->nparts < LANES)
+		wb->nparts = 1;
+	for (size_t i = 0; i < LANES; i++) {
+		evm_copy_reset(&wb->part[i].cp);
+		wb->part[i].n = 0;
+		if (evm_buf_add(&wb->part[i].cp.calls, "[", 1) < 0)
+			wb->copy = 0;
+	}
 	wb->json.len = 0;
 	wb->unhandled = wb->rejected = 0;
 	wb->oversize = 0;
@@ -186,21 +218,33 @@ static int build_step(struct wbatch *wb)
 	int r = 0;
 
 	if (wb->copy) {
+		struct evm_copy cps[LANES];
+		size_t lane;
+
+		for (size_t k = 0; k < wb->nparts; k++)
+			cps[k] = wb->part[k].cp;
 		for (; wb->i < to; wb->i++) {
-			r = evm_map_copy(wb->sb.payload[wb->i], wb->sb.len[wb->i], &wb->cp, &info);
+			r = evm_map_copy(wb->sb.payload[wb->i], wb->sb.len[wb->i], cps, wb->nparts,
+					 &info, &lane);
 			if (r != 0)
 				break;
+			wb->part[lane].n++;
 			wb->unhandled += info.status == EVM_UNHANDLED;
 		}
-		if (r == 0 && wb->i == wb->n)
-			r = evm_copy_finish(&wb->cp);
-		if (r == 0 && wb->i == wb->n) {
+		for (size_t k = 0; k < wb->nparts; k++)
+			wb->part[k].cp = cps[k];
+		for (size_t k = 0; k < wb->nparts && r == 0 && wb->i == wb->n; k++) {
+			struct wpart *pt = &wb->part[k];
+			if (pt->n == 0)
+				continue;
+			if ((r = evm_copy_finish(&pt->cp)) < 0)
+				break;
 			/* "[" records "]": the records each end with a comma. */
-			wb->cp.calls.p[wb->cp.calls.len - 1] = ']';
-			wb->dc[0].data = wb->cp.utt.p ? wb->cp.utt.p : "";
-			wb->dc[0].len = wb->cp.utt.len;
-			wb->dc[1].data = wb->cp.evs.p;
-			wb->dc[1].len = wb->cp.evs.len;
+			pt->cp.calls.p[pt->cp.calls.len - 1] = ']';
+			pt->dc[0].data = pt->cp.utt.p ? pt->cp.utt.p : "";
+			pt->dc[0].len = pt->cp.utt.len;
+			pt->dc[1].data = pt->cp.evs.p;
+			pt->dc[1].len = pt->cp.evs.len;
 		}
 		if (r == 0)
 			return wb->i == wb->n;
@@ -233,7 +277,7 @@ static void build_cb(uv_idle_t *h)
 	struct writer *w = h->data;
 	struct wbatch *next = &w->b[w->cur ^ 1];
 
-	if (!next->building || db_sending(w->db)) {
+	if (!next->building || sending(w)) {
 		/* Forgotten; or on_sent brings us back. */
 		uv_idle_stop(h);
 		w->build_armed = 0;
@@ -257,23 +301,40 @@ static int send_batch(struct writer *w, struct wbatch *wb, db_result_cb cb)
 	const char *v[1] = { wb->json.p };
 	int r;
 
-	w->inflight = 1;
 	if (wb->copy) {
-		char *lit = db_escape_literal(w->db, wb->cp.calls.p, wb->cp.calls.len);
 		static const char head[] = "SELECT evb_ingest_calls(";
-		r = -errno;
-		if (lit) {
-			wb->json.len = 0;
-			r = evm_buf_add(&wb->json, head, sizeof(head) - 1);
-			r = r ? r : evm_buf_add(&wb->json, lit, strlen(lit));
-			r = r ? r : evm_buf_add(&wb->json, COPY_SQL, sizeof(COPY_SQL) - 1);
+		w->lane_err = 0;
+		r = 0;
+		for (size_t k = 0; k < wb->nparts; k++) {
+			struct wpart *pt = &wb->part[k];
+			char *lit;
+			int e;
+			if (pt->n == 0)
+				continue;
+			lit = db_escape_literal(w->lane[k], pt->cp.calls.p, pt->cp.calls.len);
+			e = lit ? 0 : -errno;
+			pt->sql.len = 0;
+			e = e ? e : evm_buf_add(&pt->sql, head, sizeof(head) - 1);
+			e = e ? e : evm_buf_add(&pt->sql, lit, strlen(lit));
+			e = e ? e : evm_buf_add(&pt->sql, COPY_SQL, sizeof(COPY_SQL) - 1);
 			free(lit);
+			e = e ? e : db_query_copy(w->lane[k], pt->sql.p, pt->dc, 2, cb, w);
+			if (e == 0) {
+				w->inflight++;
+			} else if (k > 0) {
+				w->lane_err = 2; /* the parts sent are written again */
+				w->lane_up[k] = 0;
+			} else {
+				r = e;
+			}
 		}
-		if (r == 0)
-			r = db_query_copy(w->db, wb->json.p, wb->dc, 2, cb, w);
-	} else {
-		r = db_query(w->db, INGEST_SQL, 1, v, NULL, cb, w);
+		if (r < 0 && w->inflight)
+			w->lane_err = 2; /* wait for the parts in flight, then retry */
+		/* -EAGAIN: only a helping lane failed; build again without it. */
+		return w->inflight ? 0 : r ? r : -EAGAIN;
 	}
+	w->inflight = 1;
+	r = db_query(w->db, INGEST_SQL, 1, v, NULL, cb, w);
 	if (r < 0)
 		w->inflight = 0;
 	return r;
@@ -312,17 +373,57 @@ static void failed(struct writer *w, PGresult *res)
 	retry_later(w);
 }
 
+/* One part of a COPY batch is done; once all are, the batch commits, or
+ * is written again (as JSON when the database refused its rows). */
+static void copy_done(struct writer *w, struct wbatch *wb, struct db *db, PGresult *res)
+{
+	char em[400];
+
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (res && data_error(res)) {
+			EVB_LOG(LOG_INFO, "writer", "the database refused the rows of a batch of "
+				"%zu events (%s): writing it through evb_ingest()", wb->n,
+				db_errmsg(res, em, sizeof(em)));
+			w->lane_err |= 1;
+		} else if (db == w->db) {
+			failed(w, res);
+			w->lane_err |= 2;
+		} else {
+			/* Lane 1 and up only help: drop this one until it reconnects. */
+			if (res)
+				EVB_LOG(LOG_WARNING, "writer", "unable to write part of a batch: %s "
+					"(SQLSTATE %s)", db_errmsg(res, em, sizeof(em)),
+					db_sqlstate(res));
+			for (size_t i = 1; i < LANES; i++)
+				if (w->lane[i] == db)
+					w->lane_up[i] = 0;
+			if (res)
+				db_reset(db);
+			w->lane_err |= 4;
+		}
+	}
+	if (w->inflight)
+		return;
+	if (!w->lane_err) {
+		commit(w, &wb->end, wb, wb->n); /* the COPYs added every event */
+		wb->valid = 0;
+		pump(w);
+		return;
+	}
+	forget(w);
+	if (w->lane_err & 1)
+		w->json_once = 1;
+	pump(w); /* does nothing while lane 0 reconnects or waits to retry */
+}
+
 static void batch_done(struct db *db, PGresult *res, void *arg)
 {
 	struct writer *w = arg;
 	struct wbatch *wb = &w->b[w->cur];
 
-	(void)db;
-	w->inflight = 0;
-	if (wb->copy && res && PQresultStatus(res) == PGRES_COMMAND_OK) {
-		commit(w, &wb->end, wb, wb->n); /* COPY added every event */
-		wb->valid = 0;
-		pump(w);
+	w->inflight--;
+	if (wb->copy) {
+		copy_done(w, wb, db, res);
 		return;
 	}
 	if (!wb->copy && res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
@@ -332,15 +433,6 @@ static void batch_done(struct db *db, PGresult *res, void *arg)
 		return;
 	}
 	forget(w);
-	if (res && data_error(res) && wb->copy) {
-		char em[400];
-		EVB_LOG(LOG_INFO, "writer", "the database refused the rows of a batch of %zu "
-			"events (%s): writing it through evb_ingest()", wb->n,
-			db_errmsg(res, em, sizeof(em)));
-		w->json_once = 1;
-		pump(w);
-		return;
-	}
 	if (res && data_error(res)) {
 		char em[400];
 		EVB_LOG(LOG_WARNING, "writer", "the database refused a batch of %zu events "
@@ -411,6 +503,7 @@ static void pump(struct writer *w)
 {
 	for (;;) {
 		struct wbatch *next;
+		int r;
 
 		if (!w->ready || w->retry_armed)
 			return;
@@ -430,9 +523,9 @@ static void pump(struct writer *w)
 		next = &w->b[w->cur ^ 1];
 		/* Build the next batch while the server works on this one,
 		 * pausing while a query or its COPY data is being sent. */
-		if (!next->valid && !next->building && !db_sending(w->db))
+		if (!next->valid && !next->building && !sending(w))
 			read_start(w, next);
-		if (next->building && !db_sending(w->db) && !w->build_armed) {
+		if (next->building && !sending(w) && !w->build_armed) {
 			w->build_armed = 1;
 			uv_idle_start(&w->build, build_cb);
 		}
@@ -449,8 +542,10 @@ static void pump(struct writer *w)
 			continue;
 		}
 		w->cur ^= 1;
-		if (send_batch(w, next, batch_done) < 0) {
+		if ((r = send_batch(w, next, batch_done)) < 0) {
 			forget(w);
+			if (r == -EAGAIN)
+				continue;
 			return;
 		}
 	}
@@ -510,6 +605,26 @@ static void db_down(struct db *db, const char *why, void *arg)
 	w->ready = 0;
 }
 
+static void lane_up(struct db *db, void *arg)
+{
+	struct writer *w = arg;
+
+	for (size_t i = 1; i < LANES; i++)
+		if (w->lane[i] == db)
+			w->lane_up[i] = 1;
+	pump(w);
+}
+
+static void lane_down(struct db *db, const char *why, void *arg)
+{
+	struct writer *w = arg;
+
+	(void)why;
+	for (size_t i = 1; i < LANES; i++)
+		if (w->lane[i] == db)
+			w->lane_up[i] = 0;
+}
+
 struct writer *writer_new(uv_loop_t *loop, struct spool *sp, const char *conninfo,
 			  const struct migrations *m, size_t batch_max,
 			  void (*on_idle)(void *arg), void *arg)
@@ -527,7 +642,10 @@ struct writer *writer_new(uv_loop_t *loop, struct spool *sp, const char *conninf
 	w->retry_ms = RETRY_MIN_MS;
 	for (int i = 0; i < 2; i++) {
 		evm_buf_init(&w->b[i].json, JSON_MAX);
-		evm_copy_init(&w->b[i].cp, JSON_MAX);
+		for (int k = 0; k < LANES; k++) {
+			evm_copy_init(&w->b[i].part[k].cp, JSON_MAX);
+			evm_buf_init(&w->b[i].part[k].sql, JSON_MAX);
+		}
 	}
 	evm_buf_init(&w->one.json, JSON_MAX);
 	w->db = db_new(loop, conninfo, db_up, db_down, w);
@@ -536,6 +654,12 @@ struct writer *writer_new(uv_loop_t *loop, struct spool *sp, const char *conninf
 		return NULL;
 	}
 	db_set_sent_cb(w->db, db_sent, w);
+	w->lane[0] = w->db;
+	for (size_t i = 1; i < LANES; i++) {
+		w->lane[i] = db_new(loop, conninfo, lane_up, lane_down, w);
+		if (w->lane[i])
+			db_set_sent_cb(w->lane[i], db_sent, w);
+	}
 	uv_timer_init(loop, &w->retry);
 	w->retry.data = w;
 	uv_idle_init(loop, &w->build);
@@ -549,7 +673,10 @@ static void retry_close_cb(uv_handle_t *h)
 
 	for (int i = 0; i < 2; i++) {
 		evm_buf_release(&w->b[i].json);
-		evm_copy_release(&w->b[i].cp);
+		for (int k = 0; k < LANES; k++) {
+			evm_copy_release(&w->b[i].part[k].cp);
+			evm_buf_release(&w->b[i].part[k].sql);
+		}
 	}
 	evm_buf_release(&w->one.json);
 	free(w);
@@ -566,7 +693,8 @@ void writer_free(struct writer *w)
 {
 	if (!w)
 		return;
-	db_free(w->db);
+	for (size_t i = 0; i < LANES; i++)
+		db_free(w->lane[i]);
 	uv_close((uv_handle_t *)&w->build, build_close_cb);
 }
 

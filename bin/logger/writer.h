@@ -1,6 +1,7 @@
-/* The database writer: drains the spool into PostgreSQL in batches, one
- * transaction each (SELECT evb_ingest(batch)), after bringing the schema up
- * to date on every new connection. */
+/* The database writer: drains the spool into PostgreSQL in batches (COPY
+ * rows in two parts by call, one transaction each on two connections; or
+ * SELECT evb_ingest(batch)), after bringing the schema up to date on every
+ * new connection. */
 #ifndef EVB_LOGGER_WRITER_H
 #define EVB_LOGGER_WRITER_H
 

@@ -438,7 +438,7 @@ static void test_copy(void)
 	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"a\\tb\\\\c\\nd\",%s,"
 		 "\"begin_ms\":10,\"interrupted\":true", sc);
 	p = event("utterance", extra);
-	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 && info.status == EVM_ACCEPTED,
+	ok(evm_map_copy(p, strlen(p), &c, 1, &info, NULL) == 0 && info.status == EVM_ACCEPTED,
 	   "copy: a final utterance is mapped");
 	snprintf(want, sizeof(want), EID "\t" CALL "\tuser\t\\N\ta\\tb\\\\c\\nd\t%s\t"
 		 "{\"Anger\",\"Distress\",\"Calmness\"}\tnegative\t%.17g\t10\t\\N\tt\t"
@@ -456,9 +456,9 @@ static void test_copy(void)
 	p = event("utterance", "\"role\":\"user\",\"text\":\"x\",\"interim\":true");
 	memcpy(strstr(p, "twilio"), "vonage", 6);
 	memcpy(strstr(p, "07:05:00.123"), "07:04:59.001", 12);
-	ok(evm_map_copy(p, strlen(p), &c, &info) == 0, "copy: an earlier event of the call");
+	ok(evm_map_copy(p, strlen(p), &c, 1, &info, NULL) == 0, "copy: an earlier event of the call");
 	memcpy(strstr(p, CALL), "1", 1);
-	ok(evm_map_copy(p, strlen(p), &c, &info) == 0, "copy: an event of another call");
+	ok(evm_map_copy(p, strlen(p), &c, 1, &info, NULL) == 0, "copy: an event of another call");
 	free(p);
 	ok(evm_copy_finish(&c) == 0 && c.calls.len > 0, "copy: finished");
 	ok(strstr(str0(&c.calls), "{\"c\":\"" CALL "\",\"p\":\"twilio\",\"ts\":1795244699001,"
@@ -471,14 +471,14 @@ static void test_copy(void)
 	snprintf(want, sizeof(want), "{%s , \"type\":\"utterance\",\"call_id\":\"" CALL "\","
 		 "\"provider\":\"vonage\",\"ts\":\"2026-11-21T07:05:00Z\",\"event_id\":\"" EID "\","
 		 "\"role\":\"assistant\",\"text\":\"x\"}", sc);
-	ok(evm_map_copy(want, strlen(want), &c, &info) == 0, "copy: scores as the first member");
+	ok(evm_map_copy(want, strlen(want), &c, 1, &info, NULL) == 0, "copy: scores as the first member");
 	ok(strstr(c.evs.p, "\t{ \"type\":\"utterance\"") && !strstr(c.evs.p, "Anger") &&
 	   strstr(c.utt.p, "\"Anger\":0.9"), "copy: first member and its comma removed");
 	evm_copy_reset(&c);
 	snprintf(want, sizeof(want), "{ \"type\" : \"utterance\" , \"call_id\":\"" CALL "\","
 		 "\"provider\":\"vonage\",\"ts\":\"2026-11-21T07:05:00Z\",\"event_id\":\"" EID "\","
 		 "\"role\":\"assistant\",\"text\":\"x\" , %s }", sc);
-	ok(evm_map_copy(want, strlen(want), &c, &info) == 0, "copy: scores as the last member");
+	ok(evm_map_copy(want, strlen(want), &c, 1, &info, NULL) == 0, "copy: scores as the last member");
 	ok(strstr(c.evs.p, "\"text\":\"x\"  }\n") && !strstr(c.evs.p, "Anger"),
 	   "copy: last member and its comma removed");
 
@@ -486,40 +486,68 @@ static void test_copy(void)
 	evm_copy_reset(&c);
 	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"h\",%s,\"interim\":true", sc);
 	p = event("utterance", extra);
-	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 && c.utt.len == 0 &&
+	ok(evm_map_copy(p, strlen(p), &c, 1, &info, NULL) == 0 && c.utt.len == 0 &&
 	   strstr(c.evs.p, "\"Anger\":0.9"), "copy: an interim utterance keeps its scores");
 	free(p);
 
 	/* call.started: its metadata byte for byte in the call record. */
 	evm_copy_reset(&c);
 	p = event("call.started", "\"agent\":\"sarah_sales\",\"metadata\":{\"w\": 2.50}");
-	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 &&
+	ok(evm_map_copy(p, strlen(p), &c, 1, &info, NULL) == 0 &&
 	   strstr(c.calls.p, "\"agent\":\"sarah_sales\"") &&
 	   strstr(c.calls.p, ",\"meta\":{\"w\": 2.50}},"), "copy: call.started with its metadata");
 	free(p);
 
 	evm_copy_reset(&c);
 	p = event("call.started", "\"metadata\":{\"k\":1}");
-	ok(evm_map_copy(p, strlen(p), &c, &info) == 0 && strstr(str0(&c.calls), ",\"meta\":{\"k\":1}},"),
+	ok(evm_map_copy(p, strlen(p), &c, 1, &info, NULL) == 0 && strstr(str0(&c.calls), ",\"meta\":{\"k\":1}},"),
 	   "copy: call.started with nothing but metadata");
 	free(p);
 
 	/* Rejected, or scores under an escaped key: 1, nothing added. */
 	evm_copy_reset(&c);
 	p = event("utterance", "\"role\":\"user\"");
-	ok(evm_map_copy(p, strlen(p), &c, &info) == 1 && info.status == EVM_REJECTED &&
+	ok(evm_map_copy(p, strlen(p), &c, 1, &info, NULL) == 1 && info.status == EVM_REJECTED &&
 	   c.calls.len + c.utt.len + c.evs.len == 0, "copy: a rejected event needs the JSON path");
 	free(p);
 	snprintf(extra, sizeof(extra), "\"role\":\"user\",\"text\":\"h\",\"emotion\\u005f%s", sc + 9);
 	p = event("utterance", extra);
-	ok(evm_map_copy(p, strlen(p), &c, &info) == 1 && info.status == EVM_ACCEPTED &&
+	ok(evm_map_copy(p, strlen(p), &c, 1, &info, NULL) == 1 && info.status == EVM_ACCEPTED &&
 	   c.calls.len + c.utt.len + c.evs.len == 0, "copy: an escaped scores key needs the JSON path");
 	free(p);
 	evm_copy_release(&c);
 
+	/* Two lanes: a call's events always in the same one; calls spread. */
+	{
+		struct evm_copy two[2];
+		size_t lane, first[16], used[2] = { 0, 0 };
+		int same = 1;
+
+		evm_copy_init(&two[0], 1 << 20);
+		evm_copy_init(&two[1], 1 << 20);
+		for (int k = 0; k < 32; k++) {
+			char ev[400];
+			snprintf(ev, sizeof(ev), "{\"type\":\"interruption\",\"call_id\":"
+				 "\"%x" CALL_TAIL "\",\"provider\":\"twilio\",\"ts\":"
+				 "\"2026-11-21T07:05:00Z\",\"event_id\":\"" EID "\"}", k % 16);
+			if (evm_map_copy(ev, strlen(ev), two, 2, &info, &lane) != 0)
+				same = 0;
+			if (k < 16)
+				first[k] = lane;
+			else
+				same &= first[k % 16] == lane;
+			used[lane]++;
+		}
+		ok(same && used[0] > 0 && used[1] > 0 &&
+		   (size_t)(strchr(two[0].evs.p, '\n') - two[0].evs.p) < two[0].evs.len,
+		   "copy: each call's events in one lane, the calls over both");
+		evm_copy_release(&two[0]);
+		evm_copy_release(&two[1]);
+	}
+
 	evm_copy_init(&c, 64);
 	p = event("call.status", "\"status\":\"ringing\"");
-	ok(evm_map_copy(p, strlen(p), &c, &info) < 0 && c.calls.len + c.utt.len + c.evs.len == 0,
+	ok(evm_map_copy(p, strlen(p), &c, 1, &info, NULL) < 0 && c.calls.len + c.utt.len + c.evs.len == 0,
 	   "copy: a full buffer is left unchanged");
 	free(p);
 	evm_copy_release(&c);
