@@ -370,7 +370,7 @@ void calls_get(struct job *j)
 		"  'top_emotions', coalesce((SELECT json_agg(json_build_object('name', t.e,"
 		"   'score', (u.emotion_scores ->> t.e)::float8) ORDER BY t.o)"
 		"   FROM unnest(u.top_emotions) WITH ORDINALITY AS t(e, o)), '[]'::json))"
-		"  ORDER BY u.spoken_at, u.event_id)"
+		"  ORDER BY u.spoken_at, u.seq)"
 		"  FROM utterances u WHERE u.call_id = k.id), '[]'::json),"
 		" 'emotion_summary', (SELECT json_build_object("
 		"  'dominant_emotions', coalesce(to_json(s.dominant_emotions), '[]'::json),"

@@ -44,10 +44,10 @@ test_expect_success '--migrate with the database unreachable exits 111' '
 '
 
 test_expect_success '--migrate applies the migrations; again is a no-op' '
-	evb-logger --migrate 2>err && grep "4 migrations applied" err &&
-	test "$(pg_query "SELECT string_agg(version::text, '\'','\'' ORDER BY version) FROM schema_migrations")" = "1,2,3,4" &&
+	evb-logger --migrate 2>err && grep "5 migrations applied" err &&
+	test "$(pg_query "SELECT string_agg(version::text, '\'','\'' ORDER BY version) FROM schema_migrations")" = "1,2,3,4,5" &&
 	evb-logger --migrate 2>err && grep "up to date" err &&
-	test "$(db_count schema_migrations)" = 4
+	test "$(db_count schema_migrations)" = 5
 '
 
 test_expect_success_here 'start evb-logger' 'logger_start'

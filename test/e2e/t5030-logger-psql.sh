@@ -186,6 +186,24 @@ test_expect_success 'conversation_log has the original ConversationLog shape' '
 	test "$(pg_query "SELECT count(*) FROM conversation_log WHERE call_sid = '\''CA_C'\''")" = 4
 '
 
+# Two utterances of one call stamped in the same millisecond (EVI's
+# user_message and the assistant_message answering it can arrive together):
+# they keep the order they were sent in, not their event ids' (sql/0005).
+test_expect_success 'a tie in spoken_at goes to the order of sending' '
+	C=22222222-0000-4000-8000-000000000001 T="${D0}T08:00:00.000Z" &&
+	for e in "call.started 01 ,\"direction\":\"inbound\"" \
+		"utterance ff ,\"role\":\"user\",\"text\":\"first\"" \
+		"utterance 02 ,\"role\":\"assistant\",\"text\":\"second\"" \
+		"utterance 80 ,\"role\":\"user\",\"text\":\"third\""; do
+		set -- $e &&
+		printf "{\"type\":\"%s\",\"call_id\":\"%s\",\"provider\":\"twilio\",\"ts\":\"%s\",\"event_id\":\"44444444-0000-4000-8000-0000000000%s\"%s}\n" \
+			"$1" "$C" "$T" "$2" "$3" || return 1
+	done >tie.jsonl &&
+	EVB_RUN_DIR=$TMP/run evb-logger --stdin <tie.jsonl 2>err &&
+	test "$(pg_query "SELECT string_agg(text, '\'','\'' ORDER BY turn) FROM emotion_timeline
+		WHERE call_id = '\''$C'\''")" = "first,second,third"
+'
+
 test_expect_success 'stop PostgreSQL' 'pg_stop'
 
 test_done
