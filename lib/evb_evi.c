@@ -291,32 +291,19 @@ static void msg_init(struct evb_evi_msg *m)
  * repeated key, numbers jansson reads the same way, "id" and "index" of
  * the expected types. Anything else returns 0 and goes to jansson, so both
  * paths accept and refuse the same messages. */
-#define FAST_KEYS 16
-
-static int fast_keys_add(struct evb_jtok *keys, size_t *nk, const struct evb_jtok *k)
-{
-	if (k->escaped || *nk == FAST_KEYS)
-		return -1;
-	for (size_t i = 0; i < *nk; i++)
-		if (keys[i].len == k->len && memcmp(keys[i].s, k->s, k->len) == 0)
-			return -1;
-	keys[(*nk)++] = *k;
-	return 0;
-}
-
 static int fast_audio_output(const void *data, size_t len, struct evb_evi_msg *m)
 {
 	struct evb_jscan j;
-	struct evb_jtok t, v, keys[FAST_KEYS], id = { 0 }, audio = { 0 };
+	struct evb_jtok t, v, id = { 0 }, audio = { 0 };
+	struct evb_jkeys keys = { .n = 0 };
 	long long index = -1;
-	size_t nk = 0;
 	int have_type = 0;
 
 	evb_jscan_init(&j, data, len);
 	if (evb_jscan_next(&j, &t) != EVB_JT_OBJ)
 		return 0;
 	while (evb_jscan_next(&j, &t) == EVB_JT_KEY) {
-		if (fast_keys_add(keys, &nk, &t) < 0 || evb_jscan_next(&j, &v) == EVB_JT_ERR)
+		if (evb_jkeys_add(&keys, &t) < 0 || evb_jscan_next(&j, &v) == EVB_JT_ERR)
 			return 0;
 		if (evb_jtok_is(&t, "type")) {
 			if (!evb_jtok_is(&v, "audio_output"))

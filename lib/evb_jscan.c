@@ -332,6 +332,17 @@ int evb_jscan_skip_plain(struct evb_jscan *j, const struct evb_jtok *v)
 	}
 }
 
+int evb_jkeys_add(struct evb_jkeys *ks, const struct evb_jtok *t)
+{
+	if (t->escaped || ks->n == EVB_JKEYS_MAX)
+		return -1;
+	for (size_t i = 0; i < ks->n; i++)
+		if (ks->k[i].len == t->len && memcmp(ks->k[i].s, t->s, t->len) == 0)
+			return -1;
+	ks->k[ks->n++] = *t;
+	return 0;
+}
+
 long long evb_jtok_uint(const struct evb_jtok *t)
 {
 	long long v = 0;

@@ -56,6 +56,18 @@ int evb_jscan_next(struct evb_jscan *j, struct evb_jtok *t);
  * The fast paths then leave the message to jansson. */
 int evb_jscan_skip_plain(struct evb_jscan *j, const struct evb_jtok *v);
 
+/* The keys of one object, as a fast path meets them. */
+#define EVB_JKEYS_MAX 16
+struct evb_jkeys {
+	struct evb_jtok k[EVB_JKEYS_MAX];
+	size_t n;
+};
+
+/* Records key t (a KEY token) in ks. Returns 0, or -1 when t holds an
+ * escape, repeats a key already recorded, or is one too many: a fast path
+ * then leaves the message to jansson, which refuses repeated keys. */
+int evb_jkeys_add(struct evb_jkeys *ks, const struct evb_jtok *t);
+
 /* A NUM token that is a plain non-negative integer of at most 18 digits
  * (no sign, fraction or exponent): its value; -1 otherwise. */
 long long evb_jtok_uint(const struct evb_jtok *t);

@@ -117,5 +117,28 @@ int main(void)
 	is_int((int)evb_jtok_uint(&t), -1, "... and a fraction");
 	evb_jscan_next(&j, &t);
 	ok(evb_jtok_uint(&t) == 123456789012345678LL, "... and reads 18 digits");
+	/* evb_jkeys_add */
+	{
+		struct evb_jkeys ks = { .n = 0 };
+		struct evb_jtok k = { EVB_JT_KEY, "a", 1, 0 }, b = { EVB_JT_KEY, "ab", 2, 0 };
+		struct evb_jtok e = { EVB_JT_KEY, "\\n", 2, 1 };
+		char names[EVB_JKEYS_MAX][4];
+		int r = 0;
+
+		is_int(evb_jkeys_add(&ks, &k), 0, "jkeys: a first key");
+		is_int(evb_jkeys_add(&ks, &b), 0, "jkeys: a key it is a prefix of");
+		is_int(evb_jkeys_add(&ks, &k), -1, "jkeys: a repeat is refused");
+		is_int(evb_jkeys_add(&ks, &e), -1, "jkeys: an escaped key is refused");
+		ks.n = 0;
+		for (int i = 0; i < EVB_JKEYS_MAX; i++) {
+			struct evb_jtok nk = { EVB_JT_KEY, names[i], 2, 0 };
+
+			names[i][0] = (char)('a' + i);
+			names[i][1] = 'x';
+			r |= evb_jkeys_add(&ks, &nk);
+		}
+		is_int(r, 0, "jkeys: EVB_JKEYS_MAX different keys");
+		is_int(evb_jkeys_add(&ks, &b), -1, "jkeys: one more is refused");
+	}
 	return done_testing();
 }
