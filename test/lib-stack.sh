@@ -2,6 +2,27 @@
 # (sourced after test/lib.sh). Expect $ING (evb-ingress's port) and
 # $TMP/fakehume.jsonl (evb-fakehume --record).
 
+# stack_env TAG [KEY=VALUE ...]: writes evb.env for the whole stack under
+# evb-supervise: evb-ingress on $ING, evb-api on $API, evb-fakehume on $FH
+# as EVI, PostgreSQL at $DATABASE_URL, run files in $EVB_RUN_DIR; TAG
+# (t8000...) names the Twilio account and the EVI config; then the extra
+# settings given.
+stack_env() {
+	tag=$1
+	shift
+	{
+		printf 'TWILIO_ACCOUNT_SID=AC%s%0*d\n' "$tag" $((32 - ${#tag})) 0
+		echo "PUBLIC_BASE_URL=http://127.0.0.1:$ING"
+		echo "EVB_LISTEN=127.0.0.1:$ING"
+		echo "EVB_API_LISTEN=127.0.0.1:$API"
+		echo "EVB_RUN_DIR=$EVB_RUN_DIR"
+		echo "HUME_EVI_URL=ws://127.0.0.1:$FH/v0/evi/chat"
+		echo "HUME_CONFIG_ID=$tag-config"
+		echo "DATABASE_URL=$DATABASE_URL"
+		for kv in "$@"; do echo "$kv"; done
+	} >evb.env
+}
+
 # empty FILE: true if FILE is empty, else shows it and fails.
 empty() { test ! -s "$1" || { echo "$1:"; cat "$1"; return 1; }; }
 

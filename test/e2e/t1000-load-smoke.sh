@@ -5,6 +5,7 @@
 # caller->EVI hop, evb-ingress's first frame and interrupt->clear) fill.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/test/lib-pg.sh"
+. "$TOP/test/lib-stack.sh"
 
 export EVB_RUN_DIR=$TMP/run
 export HUME_API_KEY=t1000-key TWILIO_AUTH_TOKEN=t1000-token EVB_API_TOKEN=t1000-api
@@ -20,16 +21,7 @@ test_expect_success 'usage: --help, and a bad option exits 100' '
 test_expect_success_here 'PostgreSQL, the EVI stand-in and the stack' '
 	pg_start &&
 	evb_start_ready fakehume evb-fakehume --listen 127.0.0.1:$FH --no-espeak &&
-	cat >evb.env <<-ENV &&
-	TWILIO_ACCOUNT_SID=ACt1000000000000000000000000000000
-	PUBLIC_BASE_URL=http://127.0.0.1:$ING
-	EVB_LISTEN=127.0.0.1:$ING
-	EVB_API_LISTEN=127.0.0.1:$API
-	EVB_RUN_DIR=$EVB_RUN_DIR
-	HUME_EVI_URL=ws://127.0.0.1:$FH/v0/evi/chat
-	HUME_CONFIG_ID=t1000-config
-	DATABASE_URL=$DATABASE_URL
-	ENV
+	stack_env t1000 &&
 	evb_start_ready sv evb-supervise --config evb.env
 '
 

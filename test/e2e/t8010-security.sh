@@ -6,6 +6,7 @@
 # each provider, no secret appears in any log, record or output of the run.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/test/lib-pg.sh"
+. "$TOP/test/lib-stack.sh"
 
 export EVB_RUN_DIR=$TMP/run
 # Distinctive values, so that a grep can find any copy of them.
@@ -52,18 +53,7 @@ test_expect_success_here 'PostgreSQL, the EVI stand-in (token auth) and the stac
 	pg_start &&
 	evb_start_ready fakehume evb-fakehume --listen 127.0.0.1:$FH --no-espeak \
 		--record $TMP/fakehume.jsonl &&
-	cat >evb.env <<-ENV &&
-	TWILIO_ACCOUNT_SID=ACt8010000000000000000000000000000
-	PUBLIC_BASE_URL=$BASE
-	EVB_LISTEN=127.0.0.1:$ING
-	EVB_API_LISTEN=127.0.0.1:$API
-	EVB_RUN_DIR=$EVB_RUN_DIR
-	HUME_EVI_URL=ws://127.0.0.1:$FH/v0/evi/chat
-	HUME_API_BASE=http://127.0.0.1:$FH
-	HUME_CONFIG_ID=t8010-config
-	DATABASE_URL=$DATABASE_URL
-	EVB_DRAIN_S=5
-	ENV
+	stack_env t8010 HUME_API_BASE=http://127.0.0.1:$FH EVB_DRAIN_S=5 &&
 	evb_start_ready sv evb-supervise --config evb.env
 '
 

@@ -25,17 +25,7 @@ test_expect_success_here 'PostgreSQL, the EVI stand-in and the stack' '
 	pg_start &&
 	evb_start_ready fakehume evb-fakehume --listen 127.0.0.1:$FH --no-espeak \
 		--record $TMP/fakehume.jsonl &&
-	cat >evb.env <<-ENV &&
-	TWILIO_ACCOUNT_SID=ACt8040000000000000000000000000000
-	PUBLIC_BASE_URL=http://127.0.0.1:$ING
-	EVB_LISTEN=127.0.0.1:$ING
-	EVB_API_LISTEN=127.0.0.1:$API
-	EVB_RUN_DIR=$EVB_RUN_DIR
-	HUME_EVI_URL=ws://127.0.0.1:$FH/v0/evi/chat
-	HUME_CONFIG_ID=t8040-config
-	DATABASE_URL=$DATABASE_URL
-	EVB_DRAIN_S=15
-	ENV
+	stack_env t8040 EVB_DRAIN_S=15 &&
 	evb_start_ready sv evb-supervise --config evb.env
 '
 
